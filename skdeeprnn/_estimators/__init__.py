@@ -1,0 +1,6 @@
+"""The scikit-learn estimators."""
+
+from ._classifier import DeepRNNClassifier
+from ._regressor import DeepRNNRegressor
+
+__all__ = ["DeepRNNClassifier", "DeepRNNRegressor"]

@@ -1,0 +1,653 @@
+"""What the regressor and the classifier share: parameters, validation and the training loop.
+
+The loop is a chain of small overridable steps, ``fit`` / ``partial_fit`` →
+``_fit`` → ``_fit_stochastic`` (→ ``_run_epoch``) or ``_fit_lbfgs``; the
+subclasses supply the target encoding (``_encode_targets``), the loss and the
+decoding of the head's scores.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ..core import SGD, Adam, Architecture, StackedRNN, clip_by_global_norm
+
+_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+class BaseDeepRNN(BaseEstimator):
+    """Base class of the deep recurrent estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "bias": ["boolean"],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "return_sequences": ["boolean"],
+        "init": [StrOptions({"uniform", "orthogonal"})],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "dtype": [StrOptions(set(_DTYPES))],
+    }
+
+    def __init__(
+        self,
+        num_layers=1,
+        hidden_size=32,
+        *,
+        cell="rnn",
+        nonlinearity="tanh",
+        bias=True,
+        bidirectional=False,
+        dropout=0.0,
+        return_sequences=False,
+        init="uniform",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        clip_grad_norm=None,
+        dtype="float64",
+    ):
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.nonlinearity = nonlinearity
+        self.bias = bias
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.return_sequences = return_sequences
+        self.init = init
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.clip_grad_norm = clip_grad_norm
+        self.dtype = dtype
+
+    # ------------------------------------------------------------ tags & props
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+    @property
+    def weights_(self):
+        """Dict of str to ndarray: the fitted parameters under PyTorch's names.
+
+        Keys are ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
+        ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction) and
+        ``head.weight``, ``head.bias``. The arrays are views of the model's
+        parameters: writing to them changes the model.
+        """
+        check_is_fitted(self, "network_")
+        return self.network_.layout.views(self._theta)
+
+    # ------------------------------------------------------------- validation
+    def _hidden_sizes(self):
+        if isinstance(self.hidden_size, Integral):
+            return (int(self.hidden_size),) * self.num_layers
+        sizes = tuple(np.asarray(self.hidden_size).ravel().tolist())
+        if len(sizes) != self.num_layers:
+            raise ValueError(
+                f"hidden_size has {len(sizes)} entries {sizes} but num_layers={self.num_layers}; "
+                "give one size per layer or a single int."
+            )
+        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise ValueError(f"hidden_size entries must be positive integers, got {sizes}")
+        return tuple(int(s) for s in sizes)
+
+    def _check_params(self):
+        sizes = self._hidden_sizes()
+        if self.dropout > 0 and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout > 0 makes the objective random and needs a stochastic solver; "
+                "use solver='adam' or 'sgd', or dropout=0 with solver='lbfgs'."
+            )
+        return sizes
+
+    def _validate_X(self, X, reset):
+        """Validate ``X`` and return it as ``(n, T, d)`` in the model's dtype."""
+        dtype = _DTYPES[self.dtype]
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
+        return self._as_3d(X, reset)
+
+    def _as_3d(self, X, reset):
+        if X.ndim == 2:
+            X = X[:, :, np.newaxis]
+        elif X.ndim != 3:
+            raise ValueError(
+                f"X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
+                f"n_features); got an array with {X.ndim} dimensions and shape {X.shape}."
+            )
+        if X.shape[1] == 0:
+            raise ValueError(f"X has 0 time steps (shape {X.shape}); at least 1 is required.")
+        if X.shape[2] == 0:
+            raise ValueError(f"X has 0 features per time step (shape {X.shape}).")
+        if reset:
+            self.n_features_per_step_ = X.shape[2]
+        elif X.shape[2] != self.n_features_per_step_:
+            raise ValueError(
+                f"X has {X.shape[2]} features per time step, but {type(self).__name__} was "
+                f"fitted with {self.n_features_per_step_} features per time step."
+            )
+        return X
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        dtype = _DTYPES[self.dtype]
+        if self.return_sequences:
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
+            y = np.asarray(y)
+            if y.ndim < 2 or y.shape[:2] != X.shape[:2]:
+                raise ValueError(
+                    "with return_sequences=True, y must give a target for every time step: "
+                    f"shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_outputs) = "
+                    f"{X.shape[:2]} + ..., got y of shape {y.shape}."
+                )
+        else:
+            X, y = validate_data(
+                self, X, y, reset=reset, allow_nd=True, dtype=dtype, multi_output=True,
+                y_numeric=self._y_numeric,
+            )
+        X = self._as_3d(X, reset)
+        if X.shape[0] == 0:
+            raise ValueError("X has 0 samples; at least 1 is required.")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to 0: at least one sample needs a positive weight."
+            )
+        return X, y, sample_weight
+
+    # ------------------------------------------------------------- the model
+    def _architecture(self, n_features, n_outputs):
+        return Architecture(
+            input_size=n_features,
+            hidden_sizes=self._hidden_sizes(),
+            output_size=n_outputs,
+            cell=self.cell,
+            nonlinearity=self.nonlinearity,
+            bias=self.bias,
+            bidirectional=self.bidirectional,
+            return_sequences=self.return_sequences,
+            dropout=self.dropout,
+        )
+
+    def _initialize(self, arch, rng):
+        self.network_ = StackedRNN(arch)
+        self._theta = self.network_.init_params(rng, dtype=_DTYPES[self.dtype], init=self.init)
+        self._optimizer = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = np.inf
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _make_optimizer(self):
+        lr = self.learning_rate_init
+        if self.solver == "sgd":
+            return SGD(self._theta, lr, self.momentum, self.nesterovs_momentum)
+        return Adam(self._theta, lr, self.beta_1, self.beta_2, self.epsilon)
+
+    def _scores(self, X3):
+        """Head scores for validated ``(n, T, d)`` input, as ``(n, k)`` or ``(n, T, k)``."""
+        Xt = np.ascontiguousarray(np.swapaxes(X3, 0, 1))
+        scores = self.network_.predict_scores(self._theta, Xt)
+        return np.swapaxes(scores, 0, 1) if self.return_sequences else scores
+
+    def _predict_scores(self, X):
+        check_is_fitted(self, "network_")
+        return self._scores(self._validate_X(X, reset=False))
+
+    # ---------------------------------------------------------------- fitting
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        fitted = hasattr(self, "network_")
+        first = not (fitted and (incremental or self.warm_start))
+        self._check_params()
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
+        Y = self._encode_targets(y, sample_weight, first=first, classes=classes)
+        arch = self._architecture(X.shape[2], Y.shape[-1])
+        if first:
+            rng = check_random_state(self.random_state)
+            self._initialize(arch, rng)
+            self._rng = rng
+        elif arch != self.network_.arch:
+            raise ValueError(
+                "warm_start/partial_fit need the architecture the model was fitted with; "
+                f"it was {self.network_.arch}, the parameters now give {arch}."
+            )
+        elif not incremental:
+            self._rng = check_random_state(self.random_state)
+        dtype = _DTYPES[self.dtype]
+        Y = Y.astype(dtype, copy=False)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight)
+        else:
+            self._fit_stochastic(X, y, Y, sample_weight, incremental)
+        if not np.all(np.isfinite(self._theta)):
+            raise ValueError(
+                "training produced non-finite weights; lower learning_rate_init, set "
+                "clip_grad_norm, or scale the input features."
+            )
+        return self
+
+    @staticmethod
+    def _time_major(X3, Y):
+        Xt = np.ascontiguousarray(np.swapaxes(X3, 0, 1))
+        Yt = np.ascontiguousarray(np.swapaxes(Y, 0, 1)) if Y.ndim == 3 else Y
+        return Xt, Yt
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        Xt, Yt = self._time_major(X, Y)
+        net, dtype = self.network_, self._theta.dtype
+        loss_name = self._loss_name()
+
+        def objective(theta):
+            value, grad = net.loss_and_grad(
+                theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, self.alpha,
+                training=False,
+            )
+            return value, grad.astype(np.float64)
+
+        curve = []
+
+        def record(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+
+        result = scipy.optimize.minimize(
+            objective, self._theta.astype(np.float64), jac=True, method="L-BFGS-B",
+            callback=record,
+            options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol,
+                     "ftol": 64 * np.finfo(float).eps},
+        )
+        if np.all(np.isfinite(result.x)) and np.isfinite(result.fun):
+            self._theta[...] = result.x
+        else:
+            warnings.warn(
+                "L-BFGS produced non-finite weights; the initial weights were kept. "
+                "Scale the inputs or use another solver.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = int(result.nit)
+        self.t_ = X.shape[0] * max(self.n_iter_, 1)
+        self.loss_ = float(result.fun)
+        self.loss_curve_ = curve or [self.loss_]
+        self.best_loss_ = min(self.loss_curve_)
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, loss={self.loss_:.6g}, {result.message}")
+        if result.status == 1:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iterations (max_iter="
+                f"{self.max_iter}, max_fun={self.max_fun}); increase them or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _split_validation(self, n):
+        """Return ``(train, validation)`` indices; validation is the last part unless shuffling."""
+        n_val = max(1, int(round(self.validation_fraction * n)))
+        if n - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to split off a validation set "
+                f"(validation_fraction={self.validation_fraction}); got {n}."
+            )
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+
+    def _fit_stochastic(self, X, y, Y, sample_weight, incremental):
+        n = X.shape[0]
+        train = np.arange(n)
+        val = None
+        if self.early_stopping and not incremental:
+            train, val = self._split_validation(n)
+        if self._optimizer is None or not (incremental or self.warm_start):
+            self._optimizer = self._make_optimizer()
+        if not incremental:
+            self._no_improvement_count = 0
+        Xt, Yt = self._time_major(X[train], Y[train])
+        sw_train = sample_weight[train]
+        n_train = len(train)
+        batch_size = min(200, n_train) if self.batch_size == "auto" else min(self.batch_size,
+                                                                               n_train)
+        epochs = 1 if incremental else self.max_iter
+        best_theta = None
+        converged = False
+        for _ in range(epochs):
+            start = time.perf_counter()
+            epoch_loss, diverged = self._run_epoch(Xt, Yt, sw_train, batch_size)
+            if diverged:
+                break
+            self.n_iter_ += 1
+            self.t_ += n_train
+            self.loss_ = epoch_loss
+            self.loss_curve_.append(epoch_loss)
+            message = f"Epoch {self.n_iter_}: loss={epoch_loss:.6g}"
+            if val is not None:
+                score = self._validation_score(X[val], y[val], sample_weight[val])
+                self.validation_scores_.append(score)
+                message += f", validation score={score:.6g}"
+                if score > self.best_validation_score_ + self.tol:
+                    self._no_improvement_count = 0
+                else:
+                    self._no_improvement_count += 1
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_theta = self._theta.copy()
+            else:
+                if epoch_loss > self.best_loss_ - self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, epoch_loss)
+            if self.verbose:
+                print(f"{message} ({time.perf_counter() - start:.3f} s)")
+            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
+                converged = True
+                if self.verbose:
+                    what = "Validation score" if val is not None else "Training loss"
+                    print(f"{what} did not improve more than tol={self.tol} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                break
+        if best_theta is not None:
+            self._theta[...] = best_theta
+        if not (incremental or converged or diverged):
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _run_epoch(self, Xt, Yt, sample_weight, batch_size):
+        """One pass over the data in minibatches; returns ``(mean loss, diverged)``.
+
+        On a non-finite loss, gradient or update the parameters are put back to
+        their values before that batch, a ConvergenceWarning is given and
+        training stops.
+        """
+        n = Xt.shape[1]
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        theta, net, opt = self._theta, self.network_, self._optimizer
+        previous = np.empty_like(theta)
+        loss_name = self._loss_name()
+        seq = Yt.ndim == 3
+        total, weight_seen = 0.0, 0.0
+        for b, start in enumerate(range(0, n, batch_size)):
+            idx = order[start : start + batch_size]
+            sw = sample_weight[idx]
+            w = sw.sum()
+            if w == 0:
+                continue
+            Xb = Xt[:, idx]
+            Yb = Yt[:, idx] if seq else Yt[idx]
+            np.copyto(previous, theta)
+            value, grad = net.loss_and_grad(
+                theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng
+            )
+            norm = clip_by_global_norm(grad, self.clip_grad_norm)
+            if np.isfinite(value) and np.isfinite(norm):
+                opt.update(theta, grad)
+            if not (np.isfinite(value) and np.isfinite(norm) and np.all(np.isfinite(theta))):
+                np.copyto(theta, previous)
+                warnings.warn(
+                    f"Training diverged at epoch {self.n_iter_ + 1}, batch {b + 1}: the loss or "
+                    "the gradient became non-finite. The weights were restored to their last "
+                    "finite values and training stopped. Lower learning_rate_init, set "
+                    "clip_grad_norm, or scale the inputs and targets.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+                return total / max(weight_seen, 1e-300), True
+            total += value * w
+            weight_seen += w
+        return total / weight_seen, False
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences; a 2D array is a set of univariate sequences.
+        y : array-like
+            Targets: see the class docstring for the accepted shapes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss; integer weights are equivalent
+            to repeating sequences.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+
+# The parameters are the same for both estimators; their docstrings are
+# assembled from this block (plain concatenation) so the two cannot drift.
+PARAMETERS_DOC = """
+    Parameters
+    ----------
+    num_layers : int, default=1
+        Number of stacked recurrent layers.
+
+    hidden_size : int or tuple of int, default=32
+        Hidden units per layer: one int for every layer, or a tuple with one
+        entry per layer (its length must equal ``num_layers``).
+
+    cell : {'rnn', 'lstm', 'gru'}, default='rnn'
+        Recurrent cell, with PyTorch's formulas and weight layout.
+
+    nonlinearity : {'tanh', 'relu'}, default='tanh'
+        Activation of the ``'rnn'`` cell (ignored by LSTM and GRU).
+
+    bias : bool, default=True
+        Whether the recurrent layers and the output layer have biases.
+
+    bidirectional : bool, default=False
+        Run every layer forward and backward in time and concatenate the two.
+        The many-to-one head reads the forward direction's last step and the
+        backward direction's first step.
+
+    dropout : float, default=0.0
+        Dropout probability on the input of every layer but the first, during
+        training only (as PyTorch). Needs a stochastic solver.
+
+    return_sequences : bool, default=False
+        Many-to-many: predict a target at every time step (``y`` has a time
+        axis) instead of one per sequence from the last step.
+
+    init : {'uniform', 'orthogonal'}, default='uniform'
+        Initial weights: PyTorch's U(-1/sqrt(h), 1/sqrt(h)), optionally with
+        orthogonal recurrent matrices.
+
+    solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        Optimizer. ``'lbfgs'`` minimises the full-batch objective with
+        :func:`scipy.optimize.minimize` (deterministic, precise, for small
+        data); the others train on minibatches for ``max_iter`` epochs.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty ``alpha / 2 * ||W||^2`` on the weight
+        matrices (not the biases), added to the weighted mean loss.
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size of the stochastic solvers; ``'auto'`` is
+        ``min(200, n_samples)``. Clipped to the number of samples.
+
+    learning_rate_init : float, default=0.001
+        Step size of ``'sgd'`` and ``'adam'``.
+
+    max_iter : int, default=200
+        Epochs of the stochastic solvers, iterations of ``'lbfgs'``.
+
+    shuffle : bool, default=True
+        Shuffle the samples every epoch. With ``shuffle=False`` the
+        early-stopping validation set is the last part of the data, so a time
+        series never validates on its past.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, shuffling, the validation split and
+        dropout. An int gives bit-for-bit the same model on the same machine.
+
+    tol : float, default=1e-4
+        Improvement (of the training loss, or of the validation score with
+        early stopping) below which an epoch counts as no improvement;
+        gradient tolerance of ``'lbfgs'``.
+
+    verbose : bool, default=False
+        Print one line per epoch: loss, validation score and seconds.
+
+    warm_start : bool, default=False
+        Continue from the current weights (and optimizer state) when ``fit`` is
+        called again.
+
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``.
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``'sgd'``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs and restore the
+        best weights. Stochastic solvers only.
+
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay of Adam's first-moment estimate.
+
+    beta_2 : float, default=0.999
+        Decay of Adam's second-moment estimate.
+
+    epsilon : float, default=1e-8
+        Numerical stability term of Adam.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before the stochastic solvers stop.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``'lbfgs'``.
+
+    clip_grad_norm : float or None, default=None
+        Rescale each minibatch gradient so its global L2 norm is at most this.
+
+    dtype : {'float64', 'float32'}, default='float64'
+        Precision of the weights and of the computation; float32 is about
+        twice as fast.
+"""
+
+ATTRIBUTES_DOC = """
+    loss_ : float
+        The last epoch's mean training loss (``'lbfgs'``: the final objective).
+
+    loss_curve_ : list of float
+        Mean training loss of every epoch (``'lbfgs'``: of every iteration).
+
+    best_loss_ : float
+        Smallest value in ``loss_curve_``.
+
+    validation_scores_ : list of float or None
+        Score on the held-out data after every epoch (early stopping only).
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its weights are the ones kept.
+
+    n_iter_ : int
+        Epochs run (``'lbfgs'``: iterations).
+
+    t_ : int
+        Training samples seen.
+
+    network_ : skdeeprnn.core.StackedRNN
+        The network's architecture and its forward/backward passes.
+
+    weights_ : dict of str to ndarray
+        The parameters under PyTorch's names (see :attr:`weights_`).
+
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit`` (the number of time steps), as
+        scikit-learn defines it.
+
+    n_features_per_step_ : int
+        Features per time step seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+"""

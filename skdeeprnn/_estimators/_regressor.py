@@ -1,0 +1,187 @@
+"""DeepRNNRegressor: squared-error regression on sequences."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._available_if import available_if
+from sklearn.utils.validation import column_or_1d
+
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
+
+
+def _stochastic(estimator):
+    return estimator.solver != "lbfgs"
+
+
+class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring assembled below)
+    _y_numeric = True
+
+    def _loss_name(self):
+        return "squared_error"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def _encode_targets(self, y, sample_weight, first, classes=None):
+        """Scale ``y`` to zero (weighted) mean and unit variance per output."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y; got dtype {y.dtype}. "
+                "For class labels use DeepRNNClassifier."
+            )
+        y = y.astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinity.")
+        if self.return_sequences:
+            if y.ndim not in (2, 3):
+                raise ValueError(f"y must be (n, T) or (n, T, k); got shape {y.shape}")
+            Y = y[..., np.newaxis] if y.ndim == 2 else y
+        else:
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            Y = y[:, np.newaxis] if y.ndim == 1 else y
+        if first:
+            self._y_ndim = y.ndim
+            w = np.broadcast_to(sample_weight.reshape((-1,) + (1,) * (Y.ndim - 1)), Y.shape)
+            axes = tuple(range(Y.ndim - 1))
+            mean = np.average(Y, axis=axes, weights=w)
+            std = np.sqrt(np.average((Y - mean) ** 2, axis=axes, weights=w))
+            self._y_mean = mean
+            self._y_scale = np.where(std > np.finfo(np.float64).eps * np.maximum(1, abs(mean)),
+                                     std, 1.0)
+        elif y.ndim != self._y_ndim or Y.shape[-1] != self._y_mean.shape[0]:
+            raise ValueError(
+                f"y has shape {y.shape} but the model was fitted on targets with "
+                f"{self._y_mean.shape[0]} output(s) and {self._y_ndim} dimension(s)."
+            )
+        return (Y - self._y_mean) / self._y_scale
+
+    def _decode(self, scores):
+        y = scores * self._y_scale.astype(scores.dtype) + self._y_mean.astype(scores.dtype)
+        if self._y_ndim == (2 if self.return_sequences else 1):
+            y = y[..., 0]
+        return y
+
+    def _validation_score(self, X, y, sample_weight):
+        return self._r2(y, self._decode(self._scores(X)), sample_weight)
+
+    def _r2(self, y, y_pred, sample_weight):
+        y = np.asarray(y, dtype=np.float64)
+        if self.return_sequences:
+            # every (sequence, step) pair is one observation of each output
+            T = y.shape[1]
+            y = y.reshape((y.shape[0] * T,) + y.shape[2:])
+            y_pred = y_pred.reshape((y_pred.shape[0] * T,) + y_pred.shape[2:])
+            if sample_weight is not None:
+                sample_weight = np.repeat(sample_weight, T)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict the targets of sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences.
+
+        Returns
+        -------
+        y : ndarray
+            Shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` as ``y`` in
+            ``fit``; with ``return_sequences=True``, ``(n_samples,
+            n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``.
+        """
+        return self._decode(self._predict_scores(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the prediction.
+
+        With ``return_sequences=True`` every time step of every sequence is
+        one observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences.
+        y : array-like
+            True targets, shaped as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``.
+        """
+        return self._r2(y, self.predict(X), sample_weight)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``X``, ``y``, continuing from the current weights.
+
+        The target scaling is fitted on the first call and kept after. Not
+        available for ``solver='lbfgs'``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences.
+        y : array-like
+            Targets, shaped as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+
+DeepRNNRegressor.__doc__ = (
+    """Deep (stacked) recurrent network regressor trained by back-propagation through time.
+
+    Reads sequences ``X`` of shape ``(n_samples, n_timesteps, n_features)`` (a
+    2D ``(n_samples, n_timesteps)`` array is a set of univariate sequences)
+    and predicts ``y`` of shape ``(n_samples,)`` or ``(n_samples, n_outputs)``
+    from the top layer's last state (many-to-one), or with
+    ``return_sequences=True`` a target per time step, ``y`` of shape
+    ``(n_samples, n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``.
+    The targets are standardised internally (weighted mean and standard
+    deviation per output) and predictions are returned in the original units.
+    The loss is half the squared error, averaged over outputs and weighted by
+    ``sample_weight``.
+
+    .. versionadded:: 0.1
+"""
+    + PARAMETERS_DOC
+    + """
+    Attributes
+    ----------"""
+    + ATTRIBUTES_DOC
+    + """
+    See Also
+    --------
+    DeepRNNClassifier : The same network for classification.
+    skdeeprnn.preprocessing.SlidingWindowTransformer : Turn a time-ordered table into windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeeprnn import DeepRNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 10, 2))          # 200 sequences, 10 steps, 2 features
+    >>> y = X[:, :, 0].sum(axis=1)                  # needs the whole sequence
+    >>> reg = DeepRNNRegressor(num_layers=2, hidden_size=16, solver="lbfgs", max_iter=300,
+    ...                        random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.score(X, y) > 0.9
+    True
+"""
+)

@@ -1,0 +1,27 @@
+"""The network as arrays and functions: cells, stack, losses, optimizers (no scikit-learn).
+
+The core can be read, tested and benchmarked on its own; the estimators in
+:mod:`skdeeprnn` drive it.
+"""
+
+from ._cells import GRUCell, LSTMCell, RNNCell, make_cell
+from ._losses import LOSSES, weighted_loss
+from ._network import Architecture, StackedRNN, build_layout
+from ._optimizers import SGD, Adam, clip_by_global_norm
+from ._params import ParamLayout
+
+__all__ = [
+    "Adam",
+    "Architecture",
+    "GRUCell",
+    "LOSSES",
+    "LSTMCell",
+    "ParamLayout",
+    "RNNCell",
+    "SGD",
+    "StackedRNN",
+    "build_layout",
+    "clip_by_global_norm",
+    "make_cell",
+    "weighted_loss",
+]

@@ -1,0 +1,291 @@
+"""The stacked recurrent network: parameters, forward pass and back-propagation through time.
+
+Computed layer-major (see DESIGN.md §3): for each layer and direction, the
+input of all time steps is projected with one GEMM, only the recurrent product
+runs in the time loop (:mod:`skdeeprnn.core._cells`), and in backward the
+weight gradients and the gradient to the layer below are one GEMM each over all
+``T * n`` rows. Sequences are time-major ``(T, n, d)`` inside the core.
+
+Parameter names and shapes are PyTorch's: ``weight_ih_l{k}``, ``weight_hh_l{k}``,
+``bias_ih_l{k}``, ``bias_hh_l{k}`` with the suffix ``_reverse`` for the backward
+direction, and ``head.weight`` / ``head.bias`` for the dense output layer.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._cells import make_cell, state_slices
+from ._losses import weighted_loss
+from ._params import ParamLayout
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the network is; holds no weights.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per time step.
+    hidden_sizes : tuple of int
+        Hidden units of each stacked layer (one entry per layer).
+    output_size : int
+        Outputs of the dense head.
+    cell : {'rnn', 'lstm', 'gru'}
+        Recurrent cell.
+    nonlinearity : {'tanh', 'relu'}
+        Activation of the 'rnn' cell.
+    bias : bool
+        Whether the recurrent layers and the head have biases.
+    bidirectional : bool
+        Whether each layer also runs backward in time (outputs concatenated).
+    return_sequences : bool
+        Many-to-many (head on every step) instead of many-to-one (last step).
+    dropout : float
+        Dropout on the input of every layer but the first, during training.
+    """
+
+    input_size: int
+    hidden_sizes: tuple
+    output_size: int
+    cell: str = "rnn"
+    nonlinearity: str = "tanh"
+    bias: bool = True
+    bidirectional: bool = False
+    return_sequences: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        if self.input_size < 1 or self.output_size < 1:
+            raise ValueError("input_size and output_size must be positive")
+        if len(self.hidden_sizes) < 1 or min(self.hidden_sizes) < 1:
+            raise ValueError(f"hidden_sizes must be positive, got {self.hidden_sizes}")
+        make_cell(self.cell, self.nonlinearity)  # validates the names
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def num_layers(self):
+        """Number of stacked layers."""
+        return len(self.hidden_sizes)
+
+    @property
+    def directions(self):
+        """Parameter-name suffixes of the directions: ``('',)`` or ``('', '_reverse')``."""
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def layer_input_size(self, k):
+        """Input width of layer ``k``."""
+        if k == 0:
+            return self.input_size
+        return self.hidden_sizes[k - 1] * len(self.directions)
+
+    @property
+    def feature_size(self):
+        """Width of what the head reads."""
+        return self.hidden_sizes[-1] * len(self.directions)
+
+
+def build_layout(arch):
+    """Return the :class:`ParamLayout` of an architecture, in PyTorch's names and shapes."""
+    G = make_cell(arch.cell, arch.nonlinearity).n_gates
+    weights, biases = [], []
+    for k, h in enumerate(arch.hidden_sizes):
+        for sfx in arch.directions:
+            weights.append((f"weight_ih_l{k}{sfx}", (G * h, arch.layer_input_size(k))))
+            weights.append((f"weight_hh_l{k}{sfx}", (G * h, h)))
+            if arch.bias:
+                biases.append((f"bias_ih_l{k}{sfx}", (G * h,)))
+                biases.append((f"bias_hh_l{k}{sfx}", (G * h,)))
+    weights.append(("head.weight", (arch.output_size, arch.feature_size)))
+    if arch.bias:
+        biases.append(("head.bias", (arch.output_size,)))
+    return ParamLayout(weights, biases)
+
+
+class StackedRNN:
+    """Forward and backward passes of a stacked recurrent network with a dense head.
+
+    Holds only the (immutable) architecture; weights are passed in as one flat
+    vector, so the same object serves any number of parameter vectors.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network's architecture.
+    """
+
+    def __init__(self, arch):
+        self.arch = arch
+        self.layout = build_layout(arch)
+        self.cell = make_cell(arch.cell, arch.nonlinearity)
+
+    # ------------------------------------------------------------------ init
+    def init_params(self, random_state, dtype=np.float64, init="uniform"):
+        """Draw initial flat parameters.
+
+        ``init='uniform'`` draws every tensor from U(-1/sqrt(h), 1/sqrt(h)) as
+        PyTorch does (``h`` = the layer's hidden size; for the head, its input
+        width, as ``nn.Linear``). ``init='orthogonal'`` additionally makes each
+        gate's recurrent block orthogonal.
+        """
+        arch = self.arch
+        flat = np.empty(self.layout.size, dtype=dtype)
+        P = self.layout.views(flat)
+        for name in self.layout.names:
+            if name.startswith("head."):
+                bound = 1.0 / np.sqrt(arch.feature_size)
+            else:
+                k = int(name.split("_l")[1].split("_")[0])
+                bound = 1.0 / np.sqrt(arch.hidden_sizes[k])
+            P[name][...] = random_state.uniform(-bound, bound, size=P[name].shape)
+        if init == "orthogonal":
+            for name in self.layout.names:
+                if name.startswith("weight_hh"):
+                    W = P[name]
+                    h = W.shape[1]
+                    for g in range(W.shape[0] // h):
+                        q, r = np.linalg.qr(random_state.standard_normal((h, h)))
+                        W[g * h : (g + 1) * h] = q * np.sign(np.diag(r))
+        elif init != "uniform":
+            raise ValueError(f"init must be 'uniform' or 'orthogonal', got {init!r}")
+        return flat
+
+    # --------------------------------------------------------------- forward
+    def forward(self, flat, X, *, training=False, random_state=None, keep_cache=True):
+        """Scores of the head for time-major ``X`` (T, n, d).
+
+        Returns ``(scores, cache)``; scores are ``(n, k)`` for many-to-one and
+        ``(T, n, k)`` for many-to-many. ``cache`` holds what :meth:`backward`
+        needs (None when ``keep_cache`` is false). Dropout is applied only when
+        ``training`` and needs ``random_state``.
+        """
+        arch = self.arch
+        P = self.layout.views(flat)
+        T, n, _ = X.shape
+        dtype = flat.dtype
+        inp = X
+        layer_caches = []
+        for k, h in enumerate(arch.hidden_sizes):
+            mask = None
+            if k > 0 and training and arch.dropout > 0:
+                keep = 1.0 - arch.dropout
+                mask = (random_state.random_sample(inp.shape) < keep).astype(dtype)
+                mask /= keep
+                inp = inp * mask
+            inp2d = inp.reshape(T * n, -1)
+            out = np.empty((T, n, h * len(arch.directions)), dtype=dtype)
+            dir_caches = []
+            for j, sfx in enumerate(arch.directions):
+                reverse = sfx == "_reverse"
+                W_ih = P[f"weight_ih_l{k}{sfx}"]
+                W_hh = P[f"weight_hh_l{k}{sfx}"]
+                xp = inp2d @ W_ih.T
+                b_hh = None
+                if arch.bias:
+                    xp += P[f"bias_ih_l{k}{sfx}"]
+                    b_hh = P[f"bias_hh_l{k}{sfx}"]
+                    if self.cell.folds_hidden_bias:
+                        xp += b_hh
+                xp = xp.reshape(T, n, -1)
+                H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse)
+                outs, _ = state_slices(T, reverse)
+                out[:, :, j * h : (j + 1) * h] = H[outs]
+                if keep_cache:
+                    dir_caches.append((H, cell_cache))
+            if keep_cache:
+                layer_caches.append((inp, mask, dir_caches))
+            inp = out
+        feats = self._features(inp)
+        scores = feats @ P["head.weight"].T
+        if arch.bias:
+            scores += P["head.bias"]
+        cache = (X.shape, layer_caches, feats) if keep_cache else None
+        return scores, cache
+
+    def _features(self, top):
+        """Select what the head reads from the top layer's output ``top`` (T, n, D*h)."""
+        if self.arch.return_sequences:
+            return top
+        if not self.arch.bidirectional:
+            return top[-1]
+        h = self.arch.hidden_sizes[-1]
+        # as PyTorch's h_n: forward's last step, backward's first step
+        return np.concatenate([top[-1, :, :h], top[0, :, h:]], axis=1)
+
+    def predict_scores(self, flat, X):
+        """Scores without keeping a cache (inference)."""
+        return self.forward(flat, X, training=False, keep_cache=False)[0]
+
+    # -------------------------------------------------------------- backward
+    def backward(self, flat, cache, dscores):
+        """Flat gradient of the parameters given the gradient of the scores."""
+        arch = self.arch
+        P = self.layout.views(flat)
+        grad = np.zeros_like(flat)
+        Gd = self.layout.views(grad)
+        (T, n, _), layer_caches, feats = cache
+        F = feats.shape[-1]
+        Gd["head.weight"][...] = dscores.reshape(-1, arch.output_size).T @ feats.reshape(-1, F)
+        if arch.bias:
+            Gd["head.bias"][...] = dscores.reshape(-1, arch.output_size).sum(axis=0)
+        dfeats = dscores @ P["head.weight"]
+        h = arch.hidden_sizes[-1]
+        if arch.return_sequences:
+            dtop, dlast = dfeats, None
+        else:
+            dtop, dlast = None, dfeats
+        for k in range(arch.num_layers - 1, -1, -1):
+            inp, mask, dir_caches = layer_caches[k]
+            h = arch.hidden_sizes[k]
+            inp2d = inp.reshape(T * n, -1)
+            dinp = None
+            for j, sfx in enumerate(arch.directions):
+                reverse = sfx == "_reverse"
+                H, cell_cache = dir_caches[j]
+                cols = slice(j * h, (j + 1) * h)
+                dH = None if dtop is None else dtop[:, :, cols]
+                dh_last = None if dlast is None else dlast[:, cols]
+                W_ih = P[f"weight_ih_l{k}{sfx}"]
+                W_hh = P[f"weight_hh_l{k}{sfx}"]
+                dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse)
+                dXP2 = dXP.reshape(T * n, -1)
+                dHP2 = dHP.reshape(T * n, -1)
+                _, prevs = state_slices(T, reverse)
+                np.matmul(dXP2.T, inp2d, out=Gd[f"weight_ih_l{k}{sfx}"])
+                np.matmul(dHP2.T, H[prevs].reshape(T * n, h), out=Gd[f"weight_hh_l{k}{sfx}"])
+                if arch.bias:
+                    dXP2.sum(axis=0, out=Gd[f"bias_ih_l{k}{sfx}"])
+                    dHP2.sum(axis=0, out=Gd[f"bias_hh_l{k}{sfx}"])
+                if k > 0:
+                    d = dXP2 @ W_ih
+                    if dinp is None:
+                        dinp = d
+                    else:
+                        dinp += d
+            if k > 0:
+                dinp = dinp.reshape(T, n, -1)
+                if mask is not None:
+                    dinp *= mask
+                dtop, dlast = dinp, None
+        return grad
+
+    # ------------------------------------------------------------------ loss
+    def loss_and_grad(self, flat, X, Y, loss, sample_weight=None, alpha=0.0, *,
+                      training=True, random_state=None):
+        """Objective and its flat gradient.
+
+        ``objective = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||weights||^2``
+        where ``l_i`` is sample ``i``'s loss (summed over time steps for
+        many-to-many output) and the penalty covers weight matrices, not biases.
+        ``Y`` has the shape of the scores.
+        """
+        scores, cache = self.forward(flat, X, training=training, random_state=random_state)
+        value, dscores = weighted_loss(loss, scores, Y, sample_weight)
+        grad = self.backward(flat, cache, dscores)
+        if alpha:
+            w = flat[: self.layout.n_weights]
+            value += 0.5 * alpha * float(w @ w)
+            grad[: self.layout.n_weights] += alpha * w
+        return value, grad
