@@ -1,0 +1,277 @@
+"""Finite-difference checks of the BPTT gradients, and the core's small pieces."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from skdeeprnn.core import (
+    SGD,
+    Adam,
+    Architecture,
+    ParamLayout,
+    StackedRNN,
+    build_layout,
+    clip_by_global_norm,
+    weighted_loss,
+)
+
+T, N, D, K = 3, 3, 2, 2
+HIDDEN = (2, 3, 2)
+LOSSES = ["squared_error", "softmax_cross_entropy", "sigmoid_log_loss"]
+CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+
+
+def _targets(loss, shape, rng):
+    if loss == "squared_error":
+        return rng.normal(size=shape)
+    if loss == "softmax_cross_entropy":
+        return np.eye(shape[-1])[rng.randint(0, shape[-1], size=shape[:-1])]
+    return (rng.uniform(size=shape) > 0.5).astype(float)
+
+
+def _problem(cell, nonlinearity, num_layers, bidirectional, bias, seq, loss, seed=0):
+    rng = np.random.RandomState(seed)
+    arch = Architecture(
+        D, HIDDEN[:num_layers], K, cell=cell, nonlinearity=nonlinearity, bias=bias,
+        bidirectional=bidirectional, return_sequences=seq,
+    )
+    net = StackedRNN(arch)
+    # larger weights than the default init so that every gate is away from its linear regime
+    theta = net.init_params(rng) * 2.0
+    X = rng.normal(size=(T, N, D))
+    Y = _targets(loss, (T, N, K) if seq else (N, K), rng)
+    sw = rng.uniform(0.5, 2.0, size=N)
+    return net, theta, X, Y, sw
+
+
+def _relative_error(f, theta, eps=1e-6):
+    value, grad = f(theta)
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        step = np.zeros_like(theta)
+        step[i] = eps
+        numeric[i] = (f(theta + step)[0] - f(theta - step)[0]) / (2 * eps)
+    return np.abs(numeric - grad).max() / np.abs(numeric).max()
+
+
+ARCH_MATRIX = list(
+    itertools.product(CELLS, [1, 2, 3], [False, True], [False, True], [False, True])
+)
+
+
+def _check(cell, nonlinearity, num_layers, bidirectional, bias, seq, loss):
+    net, theta, X, Y, sw = _problem(cell, nonlinearity, num_layers, bidirectional, bias, seq, loss)
+
+    def f(th):
+        return net.loss_and_grad(th, X, Y, loss, sw, alpha=0.1, training=False)
+
+    assert _relative_error(f, theta) <= 1e-6
+
+
+@pytest.mark.parametrize(
+    "cell, nonlinearity, num_layers, bidirectional, bias, seq, loss",
+    # every cell x depth x direction x bias x head; the loss cycles along the matrix so each
+    # loss meets every cell and head several times (all losses on every head: next test)
+    [(c, nl, L, bi, b, s, LOSSES[i % 3]) for i, ((c, nl), L, bi, b, s) in enumerate(ARCH_MATRIX)],
+)
+def test_gradient_matches_finite_differences(cell, nonlinearity, num_layers, bidirectional, bias,
+                                             seq, loss):
+    """Every parameter's analytic gradient, with sample weights and an L2 penalty."""
+    _check(cell, nonlinearity, num_layers, bidirectional, bias, seq, loss)
+
+
+@pytest.mark.parametrize("cell, nonlinearity", CELLS)
+@pytest.mark.parametrize("seq", [False, True])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_gradient_of_every_loss_and_head(cell, nonlinearity, seq, loss):
+    _check(cell, nonlinearity, 2, True, True, seq, loss)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_gradient_with_dropout_matches_finite_differences(cell):
+    """With a fixed dropout mask (same seed every call), the gradient is exact too."""
+    rng = np.random.RandomState(1)
+    arch = Architecture(D, (3, 3, 2), K, cell=cell, dropout=0.4, bidirectional=True)
+    net = StackedRNN(arch)
+    theta = net.init_params(rng)
+    X = rng.normal(size=(T, N, D))
+    Y = rng.normal(size=(N, K))
+
+    def f(th):
+        return net.loss_and_grad(th, X, Y, "squared_error", None, 0.0, training=True,
+                                 random_state=np.random.RandomState(7))
+
+    assert _relative_error(f, theta) <= 1e-6
+    # and dropout really is active in training, and off otherwise
+    train_a = f(theta)[0]
+    train_b = net.loss_and_grad(theta, X, Y, "squared_error", training=True,
+                                random_state=np.random.RandomState(8))[0]
+    eval_a = net.loss_and_grad(theta, X, Y, "squared_error", training=False)[0]
+    assert train_a != train_b
+    assert eval_a == net.loss_and_grad(theta, X, Y, "squared_error", training=False)[0]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("seq", [False, True])
+def test_float32_agrees_with_float64(cell, seq):
+    net, theta, X, Y, sw = _problem(cell, "tanh", 2, True, True, seq, "squared_error")
+    v64, g64 = net.loss_and_grad(theta, X, Y, "squared_error", sw, training=False)
+    v32, g32 = net.loss_and_grad(theta.astype(np.float32), X.astype(np.float32),
+                                 Y.astype(np.float32), "squared_error", sw, training=False)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(v32, v64, rtol=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5)
+
+
+def test_hand_worked_single_step():
+    """One tanh unit, one step, no bias: score = v * tanh(u * x)."""
+    arch = Architecture(1, (1,), 1, bias=False)
+    net = StackedRNN(arch)
+    P = {"weight_ih_l0": [[0.5]], "weight_hh_l0": [[0.3]], "head.weight": [[2.0]]}
+    theta = net.layout.pack(P, np.float64)
+    X = np.array([[[1.0]]])  # T=1, n=1, d=1
+    scores, _ = net.forward(theta, X)
+    np.testing.assert_allclose(scores, [[2.0 * np.tanh(0.5)]])
+    # two steps: h1 = tanh(0.5 x1), h2 = tanh(0.5 x2 + 0.3 h1)
+    X2 = np.array([[[1.0]], [[-2.0]]])
+    h1 = np.tanh(0.5)
+    expected = 2.0 * np.tanh(-1.0 + 0.3 * h1)
+    np.testing.assert_allclose(net.forward(theta, X2)[0], [[expected]], rtol=1e-15)
+
+
+def test_reverse_direction_reads_the_sequence_backwards():
+    """The backward direction of a bidirectional layer equals a forward layer on X[::-1]."""
+    rng = np.random.RandomState(0)
+    bi = StackedRNN(Architecture(2, (3,), 1, cell="gru", bidirectional=True,
+                                 return_sequences=True))
+    uni = StackedRNN(Architecture(2, (3,), 1, cell="gru", return_sequences=True))
+    theta = bi.init_params(rng)
+    P = bi.layout.views(theta)
+    Pu = {name: P[name + "_reverse"] for name in uni.layout.names if not name.startswith("head")}
+    X = rng.normal(size=(5, 4, 2))
+    _, cache = bi.forward(theta, X)
+    H_reverse = cache[1][0][2][1][0][:-1]  # states of the reverse direction, in time order
+    Pu["head.weight"] = np.zeros((1, 3))
+    Pu["head.bias"] = np.zeros(1)
+    _, cache_u = uni.forward(uni.layout.pack(Pu, np.float64), X[::-1].copy())
+    H_forward_on_reversed = cache_u[1][0][2][0][0][1:]
+    np.testing.assert_allclose(H_reverse, H_forward_on_reversed[::-1], rtol=1e-14)
+
+
+def test_layout_names_shapes_and_weights_first():
+    arch = Architecture(6, (4, 5), 2, cell="lstm", bidirectional=True)
+    layout = build_layout(arch)
+    assert layout.shapes["weight_ih_l0"] == (16, 6)
+    assert layout.shapes["weight_hh_l0_reverse"] == (16, 4)
+    assert layout.shapes["weight_ih_l1"] == (20, 8)  # input is both directions of layer 0
+    assert layout.shapes["bias_hh_l1_reverse"] == (20,)
+    assert layout.shapes["head.weight"] == (2, 10)
+    # all weight matrices precede all biases, so the L2 penalty is one slice
+    for name in layout.names:
+        is_weight = layout.slices[name].stop <= layout.n_weights
+        assert is_weight == ("weight" in name)
+    flat = np.arange(layout.size, dtype=float)
+    views = layout.views(flat)
+    views["head.bias"][...] = -1
+    assert flat[-1] == -1  # views write through
+    np.testing.assert_array_equal(layout.pack(views, np.float64), flat)
+
+
+def test_layout_rejects_wrong_shapes():
+    layout = ParamLayout([("w", (2, 3))], [("b", (2,))])
+    with pytest.raises(ValueError, match="expected a flat vector of 8"):
+        layout.views(np.zeros(7))
+    with pytest.raises(ValueError, match="parameter 'w' has shape"):
+        layout.pack({"w": np.zeros((3, 2)), "b": np.zeros(2)}, np.float64)
+
+
+def test_architecture_validation():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Architecture(2, (3,), 1, cell="transformer")
+    with pytest.raises(ValueError, match="nonlinearity must be"):
+        Architecture(2, (3,), 1, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_sizes must be positive"):
+        Architecture(2, (3, 0), 1)
+    with pytest.raises(ValueError, match="dropout"):
+        Architecture(2, (3,), 1, dropout=1.0)
+
+
+def test_parameter_count_of_the_textbook_network():
+    """Two layers of 2 tanh units without biases on 6 features: 26 parameters."""
+    assert build_layout(Architecture(6, (2, 2), 1, bias=False)).size == 26
+    # the textbook's one-layer 4-unit net with biases has 49; PyTorch's layout (ours) keeps two
+    # bias vectors per layer, b_ih and b_hh, whose sum is the textbook's single bias: 53
+    assert build_layout(Architecture(6, (4,), 1, bias=True)).size == 49 + 4
+
+
+def test_weighted_loss_weights_equal_repetition():
+    rng = np.random.RandomState(0)
+    scores, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    w = np.array([2.0, 0.0, 1.0, 3.0])
+    value, grad = weighted_loss("squared_error", scores.copy(), Y, w)
+    rep = np.repeat(np.arange(4), w.astype(int))
+    value_rep, grad_rep = weighted_loss("squared_error", scores[rep].copy(), Y[rep])
+    assert value == pytest.approx(value_rep, rel=1e-14)
+    # gradient of a repeated sample is spread over its copies
+    np.testing.assert_allclose(grad, np.array([grad_rep[rep == i].sum(0) for i in range(4)]))
+    with pytest.raises(ValueError, match="sum of the sample weights must be positive"):
+        weighted_loss("squared_error", scores.copy(), Y, np.zeros(4))
+
+
+def test_losses_known_values():
+    s = np.array([[0.0, np.log(3.0)]])
+    value, _ = weighted_loss("softmax_cross_entropy", s.copy(), np.array([[0.0, 1.0]]))
+    assert value == pytest.approx(-np.log(0.75))
+    value, _ = weighted_loss("sigmoid_log_loss", np.array([[0.0, 1000.0]]),
+                             np.array([[1.0, 1.0]]))
+    assert value == pytest.approx(np.log(2.0))  # the large score does not overflow
+    value, _ = weighted_loss("squared_error", np.array([[1.0, 3.0]]), np.array([[0.0, 0.0]]))
+    assert value == pytest.approx(0.5 * (1 + 9) / 2)
+
+
+def test_sgd_and_adam_steps():
+    p = np.array([1.0, -2.0])
+    g = np.array([0.5, 0.25])
+    sgd = SGD(p, 0.1)
+    sgd.update(p, g)
+    np.testing.assert_allclose(p, [0.95, -2.025])
+
+    p = np.zeros(2)
+    mom = SGD(p, 0.1, momentum=0.9, nesterov=False)
+    mom.update(p, g)
+    mom.update(p, g)
+    # v1 = -0.1 g, v2 = 0.9 v1 - 0.1 g = -0.19 g; p = v1 + v2
+    np.testing.assert_allclose(p, -0.29 * g)
+
+    p = np.zeros(2)
+    nes = SGD(p, 0.1, momentum=0.9, nesterov=True)
+    nes.update(p, g)
+    np.testing.assert_allclose(p, 0.9 * (-0.1 * g) - 0.1 * g)
+
+    p = np.zeros(2)
+    adam = Adam(p, 0.01)
+    adam.update(p, g)
+    # first step: m = 0.1 g, v = 0.001 g^2, bias-corrected step size 0.01 * sqrt(0.001) / 0.1
+    expected = -0.01 * np.sqrt(0.001) / 0.1 * (0.1 * g) / (np.sqrt(0.001) * np.abs(g) + 1e-8)
+    np.testing.assert_allclose(p, expected, rtol=1e-12)
+    # which is about the learning rate in every coordinate
+    np.testing.assert_allclose(p, -0.01 * np.sign(g), rtol=1e-5)
+
+
+def test_clip_by_global_norm():
+    g = np.array([3.0, 4.0])
+    assert clip_by_global_norm(g, 1.0) == 5.0
+    np.testing.assert_allclose(g, [0.6, 0.8])
+    g = np.array([0.3, 0.4])
+    clip_by_global_norm(g, 1.0)
+    np.testing.assert_allclose(g, [0.3, 0.4])
+
+
+def test_orthogonal_init():
+    net = StackedRNN(Architecture(3, (4,), 1, cell="gru"))
+    theta = net.init_params(np.random.RandomState(0), init="orthogonal")
+    W = net.layout.views(theta)["weight_hh_l0"]
+    for g in range(3):
+        block = W[g * 4 : (g + 1) * 4]
+        np.testing.assert_allclose(block @ block.T, np.eye(4), atol=1e-12)
