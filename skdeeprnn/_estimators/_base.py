@@ -385,11 +385,23 @@ class BaseDeepRNN(BaseEstimator):
                                                                                n_train)
         epochs = 1 if incremental else self.max_iter
         best_theta = None
-        converged = False
+        # weights of the epoch with the lowest training loss: what divergence falls back to
+        lowest_theta = self._theta.copy()
+        converged = diverged = False
         for _ in range(epochs):
             start = time.perf_counter()
-            epoch_loss, diverged = self._run_epoch(Xt, Yt, sw_train, batch_size)
+            with np.errstate(over="ignore", invalid="ignore"):
+                epoch_loss, diverged = self._run_epoch(Xt, Yt, sw_train, batch_size)
             if diverged:
+                self._theta[...] = lowest_theta
+                warnings.warn(
+                    f"Training diverged in epoch {self.n_iter_ + 1}: the loss or the gradient "
+                    "became non-finite. Training stopped and the weights of the epoch with the "
+                    "lowest training loss were restored. Lower learning_rate_init, set "
+                    "clip_grad_norm, or scale the inputs and targets.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
                 break
             self.n_iter_ += 1
             self.t_ += n_train
@@ -407,12 +419,13 @@ class BaseDeepRNN(BaseEstimator):
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best_theta = self._theta.copy()
+            elif epoch_loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
             else:
-                if epoch_loss > self.best_loss_ - self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, epoch_loss)
+                self._no_improvement_count = 0
+            if epoch_loss < self.best_loss_:
+                self.best_loss_ = epoch_loss
+                np.copyto(lowest_theta, self._theta)
             if self.verbose:
                 print(f"{message} ({time.perf_counter() - start:.3f} s)")
             if not incremental and self._no_improvement_count >= self.n_iter_no_change:
@@ -435,18 +448,16 @@ class BaseDeepRNN(BaseEstimator):
     def _run_epoch(self, Xt, Yt, sample_weight, batch_size):
         """One pass over the data in minibatches; returns ``(mean loss, diverged)``.
 
-        On a non-finite loss, gradient or update the parameters are put back to
-        their values before that batch, a ConvergenceWarning is given and
-        training stops.
+        Stops at the first batch whose loss, gradient or update is not finite
+        and reports it as diverged; the caller restores good weights.
         """
         n = Xt.shape[1]
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         theta, net, opt = self._theta, self.network_, self._optimizer
-        previous = np.empty_like(theta)
         loss_name = self._loss_name()
         seq = Yt.ndim == 3
         total, weight_seen = 0.0, 0.0
-        for b, start in enumerate(range(0, n, batch_size)):
+        for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             sw = sample_weight[idx]
             w = sw.sum()
@@ -454,26 +465,17 @@ class BaseDeepRNN(BaseEstimator):
                 continue
             Xb = Xt[:, idx]
             Yb = Yt[:, idx] if seq else Yt[idx]
-            np.copyto(previous, theta)
             value, grad = net.loss_and_grad(
                 theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng
             )
             norm = clip_by_global_norm(grad, self.clip_grad_norm)
-            if np.isfinite(value) and np.isfinite(norm):
-                opt.update(theta, grad)
-            if not (np.isfinite(value) and np.isfinite(norm) and np.all(np.isfinite(theta))):
-                np.copyto(theta, previous)
-                warnings.warn(
-                    f"Training diverged at epoch {self.n_iter_ + 1}, batch {b + 1}: the loss or "
-                    "the gradient became non-finite. The weights were restored to their last "
-                    "finite values and training stopped. Lower learning_rate_init, set "
-                    "clip_grad_norm, or scale the inputs and targets.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
-                return total / max(weight_seen, 1e-300), True
+            if not (np.isfinite(value) and np.isfinite(norm)):
+                return np.nan, True
+            opt.update(theta, grad)
             total += value * w
             weight_seen += w
+        if not np.all(np.isfinite(theta)):
+            return np.nan, True
         return total / weight_seen, False
 
     @_fit_context(prefer_skip_nested_validation=True)

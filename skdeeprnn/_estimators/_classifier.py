@@ -55,7 +55,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             if len(lb.classes_) < 2 and lb.y_type_ != "multilabel-indicator":
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {lb.classes_[0]!r}."
+                    f"but the data contains only one class: {lb.classes_.tolist()[0]!r}."
                 )
             self._label_binarizer = lb
             self.classes_ = lb.classes_

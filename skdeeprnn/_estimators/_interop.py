@@ -1,0 +1,385 @@
+"""Export a fitted estimator to a PyTorch ``state_dict`` and initialise one from it.
+
+The core's cells, gate order and parameter names are PyTorch's (DESIGN.md §3),
+so a model moves between the two frameworks by renaming: the recurrent tensors
+become ``rnn.<name>`` (the keys of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``) and the
+dense output layer ``head.weight`` / ``head.bias`` (an ``nn.Linear``). Loaded
+into ``nn.ModuleDict({"rnn": rnn, "head": head})`` these are exactly the keys of
+its ``state_dict()``.
+
+What the head reads, in PyTorch terms (``output, h_n = rnn(x)``; for LSTM
+``h_n`` is the first element of the state tuple):
+
+- many-to-one: ``h_n[-1]``, or for a bidirectional network
+  ``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (the forward direction's last step
+  and the backward direction's first step of the top layer);
+- many-to-many (``return_sequences=True``): ``output`` at every step.
+
+Nothing here imports torch: the dictionaries hold NumPy arrays (convert with
+``torch.from_numpy``), and the import accepts NumPy arrays or tensors.
+"""
+
+from collections import OrderedDict
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import is_classifier, is_regressor
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..core import StackedRNN
+
+_MODES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def _check_estimator(estimator):
+    if not (hasattr(estimator, "_architecture")
+            and (is_regressor(estimator) or is_classifier(estimator))):
+        raise ValueError(
+            f"estimator must be a DeepRNNRegressor or DeepRNNClassifier, got "
+            f"{type(estimator).__name__}."
+        )
+
+
+def _check_equal_sizes(hidden_sizes):
+    if len(set(hidden_sizes)) != 1:
+        raise ValueError(
+            f"PyTorch's nn.RNN/nn.LSTM/nn.GRU give every layer the same hidden size, but this "
+            f"model's layers have hidden sizes {tuple(hidden_sizes)}; such a model cannot be "
+            "held by one torch recurrent module. Use one hidden_size for all layers."
+        )
+
+
+def _recurrent_names(arch):
+    """Recurrent tensor names in the order of PyTorch's ``state_dict``."""
+    names = []
+    for k in range(arch.num_layers):
+        for sfx in arch.directions:
+            names += [f"weight_ih_l{k}{sfx}", f"weight_hh_l{k}{sfx}"]
+            if arch.bias:
+                names += [f"bias_ih_l{k}{sfx}", f"bias_hh_l{k}{sfx}"]
+    return names
+
+
+def _kwargs_from_arch(arch):
+    _check_equal_sizes(arch.hidden_sizes)
+    kwargs = dict(
+        mode=_MODES[arch.cell],
+        input_size=arch.input_size,
+        hidden_size=arch.hidden_sizes[0],
+        num_layers=arch.num_layers,
+        bias=arch.bias,
+        batch_first=True,
+        bidirectional=arch.bidirectional,
+    )
+    if arch.cell == "rnn":
+        kwargs["nonlinearity"] = arch.nonlinearity
+    kwargs["dropout"] = float(arch.dropout)
+    return kwargs
+
+
+def torch_modules_kwargs(estimator, input_size=None):
+    """Constructor arguments of the PyTorch recurrent module equivalent to an estimator.
+
+    Build the module with ``kwargs = torch_modules_kwargs(est)`` and
+    ``rnn = getattr(torch.nn, kwargs.pop("mode"))(**kwargs)``; the head is
+    ``torch.nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs,
+    bias=bias)``. Together as ``torch.nn.ModuleDict({"rnn": rnn, "head":
+    head})`` they load :func:`to_torch_state_dict`'s output with
+    ``load_state_dict(..., strict=True)``.
+
+    Parameters
+    ----------
+    estimator : DeepRNNRegressor or DeepRNNClassifier
+        A fitted estimator (its fitted architecture is used), or an unfitted
+        one (its parameters are used and ``input_size`` is required).
+    input_size : int, default=None
+        Features per time step; only needed for an unfitted estimator.
+
+    Returns
+    -------
+    kwargs : dict
+        ``mode`` (``'RNN'``, ``'LSTM'`` or ``'GRU'``: the ``torch.nn`` class
+        name), ``input_size``, ``hidden_size``, ``num_layers``, ``bias``,
+        ``batch_first=True`` (the estimators' ``(n_samples, n_timesteps,
+        n_features)`` layout), ``bidirectional``, ``nonlinearity`` (``'RNN'``
+        only) and ``dropout``.
+
+    Raises
+    ------
+    ValueError
+        If the layers have unequal hidden sizes (PyTorch's modules cannot hold
+        them), or the estimator is unfitted and ``input_size`` is not given.
+    """
+    _check_estimator(estimator)
+    if hasattr(estimator, "network_"):
+        arch = estimator.network_.arch
+        if input_size is not None and input_size != arch.input_size:
+            raise ValueError(
+                f"input_size={input_size} but the estimator was fitted with "
+                f"{arch.input_size} features per time step."
+            )
+        return _kwargs_from_arch(arch)
+    if input_size is None:
+        raise ValueError(
+            "the estimator is not fitted: pass input_size (the number of features per time "
+            "step) to get the torch module's arguments."
+        )
+    return _kwargs_from_arch(estimator._architecture(int(input_size), 1))
+
+
+def to_torch_state_dict(estimator):
+    """Export a fitted estimator's weights as a PyTorch ``state_dict`` of NumPy arrays.
+
+    The keys are ``rnn.<name>`` with ``<name>`` the keys of the equivalent
+    ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (see :func:`torch_modules_kwargs`)
+    in the same order, then ``head.weight`` and ``head.bias`` (absent when the
+    model has ``bias=False``) of an ``nn.Linear``. The regressor's internal
+    target scaling is folded into the head, so the torch modules output
+    :meth:`DeepRNNRegressor.predict` directly; for the classifier the head
+    gives the pre-activation scores: softmax over the classes
+    (``classes_`` order) for multiclass, one logit of ``classes_[1]`` (its
+    sigmoid is the probability) for binary, one logit per label for
+    multilabel.
+
+    Parameters
+    ----------
+    estimator : DeepRNNRegressor or DeepRNNClassifier
+        A fitted estimator.
+
+    Returns
+    -------
+    state_dict : collections.OrderedDict of str to ndarray
+        Copies of the weights in the model's dtype; convert with
+        ``{k: torch.from_numpy(v) for k, v in state_dict.items()}``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If the layers have unequal hidden sizes, or a regressor has
+        ``bias=False`` but a non-zero target mean, which an
+        ``nn.Linear(bias=False)`` head cannot add.
+    """
+    _check_estimator(estimator)
+    check_is_fitted(estimator, "network_")
+    arch = estimator.network_.arch
+    _check_equal_sizes(arch.hidden_sizes)
+    P = estimator.network_.layout.views(estimator._theta)
+    state = OrderedDict((f"rnn.{name}", P[name].copy()) for name in _recurrent_names(arch))
+    weight = P["head.weight"].copy()
+    bias = P["head.bias"].copy() if arch.bias else None
+    if is_regressor(estimator):
+        # prediction = scores * scale + mean, computed as the estimator does
+        dtype = weight.dtype
+        scale = estimator._y_scale.astype(dtype)
+        mean = estimator._y_mean.astype(dtype)
+        weight *= scale[:, np.newaxis]
+        if bias is not None:
+            bias *= scale
+            bias += mean
+        elif np.any(np.abs(mean) > np.finfo(dtype).eps * scale):
+            raise ValueError(
+                "this regressor has bias=False, so its torch head is nn.Linear(bias=False), "
+                "which cannot hold the target mean the model adds to its predictions "
+                f"(mean of y = {estimator._y_mean.tolist()}). Fit with bias=True, or center "
+                "y before fitting so that its mean is 0."
+            )
+    state["head.weight"] = weight
+    if bias is not None:
+        state["head.bias"] = bias
+    return state
+
+
+def _as_array(value):
+    """NumPy copy of an array or a torch tensor (duck-typed, without importing torch)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.array(value)
+
+
+def _check_positive_int(value, name):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _classifier_head(weight, bias, classes, multilabel):
+    """Return ``(label_binarizer, weight, bias)`` with the head in the estimator's convention."""
+    k = weight.shape[0]
+    if multilabel:
+        if classes is not None:
+            raise ValueError(
+                "with multilabel=True the labels are the head's outputs 0 .. n_outputs-1; "
+                "leave classes=None."
+            )
+        if k < 2:
+            raise ValueError(f"multilabel=True needs at least 2 outputs, the head has {k}.")
+        lb = LabelBinarizer().fit(np.array([[0] * k, [1] * k]))
+        return lb, weight, bias
+    if classes is None:
+        raise ValueError(
+            "a DeepRNNClassifier needs classes: the label of each output of the head "
+            "(or multilabel=True for one sigmoid output per label)."
+        )
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or len(np.unique(classes)) != len(classes) or len(classes) < 2:
+        raise ValueError(
+            f"classes must be a 1D sequence of at least 2 distinct labels, got {classes!r}."
+        )
+    n = len(classes)
+    order = np.argsort(classes, kind="stable")  # the estimator keeps classes_ sorted
+    if k == n:
+        weight = weight[order]
+        bias = None if bias is None else bias[order]
+        if n == 2:
+            # softmax over two scores = sigmoid of their difference
+            weight = weight[1:] - weight[:1]
+            bias = None if bias is None else bias[1:] - bias[:1]
+    elif n == 2 and k == 1:
+        if order[0] == 1:  # the logit belongs to classes[1], which sorts first
+            weight = -weight
+            bias = None if bias is None else -bias
+    else:
+        raise ValueError(
+            f"got {n} classes but the head has {k} output(s): a multiclass head has one output "
+            "per class, a binary one a single logit (of classes[1]) or two outputs."
+        )
+    lb = LabelBinarizer().fit(classes)
+    return lb, weight, bias
+
+
+def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timesteps, *,
+                          classes=None, multilabel=False):
+    """Initialise an estimator from a PyTorch ``state_dict``, ready to predict and train on.
+
+    The estimator's own parameters (``num_layers``, ``hidden_size``, ``cell``,
+    ``nonlinearity``, ``bias``, ``bidirectional``, ``return_sequences``,
+    ``dropout``, ``dtype``, ...) describe the architecture; the dictionary must
+    hold exactly its tensors, under the keys :func:`to_torch_state_dict`
+    produces (``rnn.<torch name>``, ``head.weight``, ``head.bias``: the keys
+    of ``nn.ModuleDict({"rnn": rnn, "head": head}).state_dict()``). The number
+    of outputs is read from ``head.weight``.
+
+    Afterwards ``predict`` equals the torch modules' output (see the module
+    docstring for what the head reads), and ``partial_fit``, or ``fit`` with
+    ``warm_start=True``, continues training from these weights with a fresh
+    optimizer. A regressor gets the identity target scaling (mean 0, scale 1):
+    the head's outputs are the predictions, and further training works in
+    the units of ``y``.
+
+    Parameters
+    ----------
+    estimator : DeepRNNRegressor or DeepRNNClassifier
+        The estimator to initialise, in place; any fitted state is replaced.
+    state_dict : mapping of str to ndarray or torch.Tensor
+        The weights.
+    n_features_per_step : int
+        Features per time step (checked against ``rnn.weight_ih_l0``).
+    n_timesteps : int
+        Time steps of the sequences the estimator will accept
+        (``n_features_in_``, as scikit-learn defines it).
+    classes : array-like of shape (n_classes,), default=None
+        Classifier only: the label of each output of the head, in the head's
+        order (they are sorted into ``classes_`` and the head permuted to
+        match). Two classes take a single logit (of ``classes[1]``) or two
+        softmax outputs (turned into one logit).
+    multilabel : bool, default=False
+        Classifier only: every output of the head is an independent sigmoid
+        label; ``classes_`` becomes ``0 .. n_outputs-1``.
+
+    Returns
+    -------
+    estimator : DeepRNNRegressor or DeepRNNClassifier
+        The same estimator, now fitted.
+
+    Raises
+    ------
+    ValueError
+        If keys are missing or unexpected, a shape does not match the
+        estimator's architecture, the hidden sizes are unequal, or a
+        classifier's ``classes`` do not fit the head. The estimator is left
+        unchanged.
+    """
+    _check_estimator(estimator)
+    estimator._validate_params()
+    estimator._check_params()
+    n_features_per_step = _check_positive_int(n_features_per_step, "n_features_per_step")
+    n_timesteps = _check_positive_int(n_timesteps, "n_timesteps")
+    classifier = is_classifier(estimator)
+    if not classifier and (classes is not None or multilabel):
+        raise ValueError("classes and multilabel apply to a DeepRNNClassifier only.")
+
+    tensors = {key: _as_array(value) for key, value in state_dict.items()}
+    if "head.weight" not in tensors or tensors["head.weight"].ndim != 2:
+        raise ValueError("state_dict has no 2D 'head.weight' (the nn.Linear output layer).")
+    n_outputs = tensors["head.weight"].shape[0]
+    if n_outputs < 1:
+        raise ValueError("head.weight has 0 outputs.")
+    arch = estimator._architecture(n_features_per_step, n_outputs)
+    _check_equal_sizes(arch.hidden_sizes)
+
+    expected = [f"rnn.{name}" for name in _recurrent_names(arch)] + ["head.weight"]
+    if arch.bias:
+        expected.append("head.bias")
+    missing = [key for key in expected if key not in tensors]
+    unexpected = [key for key in tensors if key not in expected]
+    if missing or unexpected:
+        raise ValueError(
+            f"state_dict does not match the estimator's architecture "
+            f"({_MODES[arch.cell]}, num_layers={arch.num_layers}, bias={arch.bias}, "
+            f"bidirectional={arch.bidirectional}): missing keys {missing}, unexpected keys "
+            f"{unexpected}."
+        )
+    network = StackedRNN(arch)
+    shapes = network.layout.shapes
+    w_ih = tensors["rnn.weight_ih_l0"]
+    if w_ih.ndim == 2 and w_ih.shape[1] != n_features_per_step:
+        raise ValueError(
+            f"n_features_per_step={n_features_per_step}, but rnn.weight_ih_l0 has shape "
+            f"{w_ih.shape}: the torch module reads {w_ih.shape[1]} features per step."
+        )
+    for key in expected:
+        name = key[len("rnn."):] if key.startswith("rnn.") else key
+        if tensors[key].shape != shapes[name]:
+            raise ValueError(
+                f"{key} has shape {tensors[key].shape}, but the estimator's architecture "
+                f"({arch.cell}, hidden sizes {arch.hidden_sizes}, bidirectional="
+                f"{arch.bidirectional}) needs {shapes[name]}."
+            )
+
+    weight, bias = tensors["head.weight"], tensors.get("head.bias")
+    if classifier:
+        lb, weight, bias = _classifier_head(weight, bias, classes, multilabel)
+        arch = estimator._architecture(n_features_per_step, weight.shape[0])
+        network = StackedRNN(arch)
+    params = {key[len("rnn."):]: value for key, value in tensors.items() if key.startswith("rnn.")}
+    params["head.weight"] = weight
+    if bias is not None:
+        params["head.bias"] = bias
+    flat = network.layout.pack(params, np.dtype(estimator.dtype))
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("state_dict contains NaN or infinite values.")
+
+    # everything is checked: now set the fitted state, as a first fit does
+    # (_initialize draws throw-away weights from its own generator, not the user's)
+    estimator._initialize(arch, np.random.RandomState(0))
+    estimator.network_ = network
+    estimator._theta = flat
+    estimator._rng = check_random_state(estimator.random_state)
+    estimator.n_features_in_ = n_timesteps
+    estimator.n_features_per_step_ = n_features_per_step
+    for stale in ("feature_names_in_", "loss_"):
+        if hasattr(estimator, stale):
+            delattr(estimator, stale)
+    if classifier:
+        estimator._label_binarizer = lb
+        estimator.classes_ = lb.classes_
+    else:
+        k = arch.output_size
+        estimator._y_mean = np.zeros(k)
+        estimator._y_scale = np.ones(k)
+        estimator._y_ndim = (1 if k == 1 else 2) + int(arch.return_sequences)
+    return estimator

@@ -1,0 +1,491 @@
+"""PyTorch as an exact oracle: forward scores, every parameter gradient and the losses.
+
+The same weights are copied into ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` + ``nn.Linear``
+and into our flat vector; both must agree to 1e-10 in float64 and 1e-4 in float32.
+The second half checks the export to / import from a PyTorch ``state_dict``
+(:mod:`skdeeprnn._estimators._interop`).
+"""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
+
+from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor  # noqa: E402
+from skdeeprnn._estimators._interop import (  # noqa: E402
+    from_torch_state_dict,
+    to_torch_state_dict,
+    torch_modules_kwargs,
+)
+from skdeeprnn.core import Architecture, StackedRNN  # noqa: E402
+
+T, N, D, H, K = 5, 3, 4, 3, 2
+CELLS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"),
+         "lstm": ("lstm", "tanh"), "gru": ("gru", "tanh")}
+DTYPES = {"float64": (np.float64, torch.float64, 1e-10),
+          "float32": (np.float32, torch.float32, 1e-4)}
+MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _torch_rnn(arch, batch_first=False):
+    kwargs = dict(bias=arch.bias, batch_first=batch_first, bidirectional=arch.bidirectional)
+    if arch.cell == "rnn":
+        kwargs["nonlinearity"] = arch.nonlinearity
+    return MODULES[arch.cell](arch.input_size, arch.hidden_sizes[0], arch.num_layers, **kwargs)
+
+
+def _torch_pair(net, theta, tdtype):
+    """Torch recurrent module and head holding the weights of our flat vector ``theta``."""
+    arch = net.arch
+    rnn = _torch_rnn(arch).to(tdtype)
+    head = nn.Linear(arch.feature_size, arch.output_size, bias=arch.bias).to(tdtype)
+    P = net.layout.views(theta)
+    rnn.load_state_dict({name: torch.from_numpy(P[name].copy())
+                         for name in rnn.state_dict()}, strict=True)
+    head.load_state_dict({name: torch.from_numpy(P["head." + name].copy())
+                          for name in head.state_dict()}, strict=True)
+    return rnn, head
+
+
+def _torch_scores(arch, rnn, head, x):
+    """What our network's head reads, computed from the torch module's outputs."""
+    output, state = rnn(x)
+    if arch.return_sequences:
+        return head(output)
+    h_n = state[0] if arch.cell == "lstm" else state
+    if arch.bidirectional:
+        feats = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer, forward and backward
+    else:
+        feats = h_n[-1]
+    return head(feats)
+
+
+def _torch_grads(net, rnn, head):
+    """Torch's parameter gradients under our names."""
+    grads = {name: p.grad for name, p in rnn.named_parameters()}
+    grads.update({"head." + name: p.grad for name, p in head.named_parameters()})
+    assert sorted(grads) == sorted(net.layout.names)
+    return grads
+
+
+def _assert_close(ours, theirs, tol, what):
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+    assert ours.shape == theirs.shape, what
+    np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol, err_msg=what)
+
+
+def _max_error(ours, theirs):
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+    return float(np.max(np.abs(ours.astype(np.float64) - theirs.astype(np.float64))
+                        / np.maximum(1.0, np.abs(theirs.astype(np.float64)))))
+
+
+def _problem(cell, num_layers, bidirectional, bias, seq, dtype, seed=0, output_size=K):
+    name, nonlinearity = CELLS[cell]
+    arch = Architecture(D, (H,) * num_layers, output_size, cell=name, nonlinearity=nonlinearity,
+                        bias=bias, bidirectional=bidirectional, return_sequences=seq)
+    net = StackedRNN(arch)
+    rng = np.random.RandomState(seed)
+    # twice PyTorch's init scale so that the gates leave their linear regime
+    theta = (2.0 * net.init_params(rng, dtype=np.float64)).astype(dtype)
+    X = rng.normal(size=(T, N, D)).astype(dtype)
+    return net, theta, X, rng
+
+
+# ------------------------------------------------------------- forward and gradients
+MATRIX = list(itertools.product(CELLS, [1, 2, 3], [False, True], [False, True],
+                                ["many-to-one", "many-to-many"], DTYPES))
+
+
+@pytest.mark.parametrize("cell, num_layers, bidirectional, bias, head_kind, dtype", MATRIX)
+def test_forward_and_gradients_match_torch(cell, num_layers, bidirectional, bias, head_kind,
+                                           dtype):
+    """Scores and every parameter's gradient of a random linear functional of the scores."""
+    npdtype, tdtype, tol = DTYPES[dtype]
+    seq = head_kind == "many-to-many"
+    net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype)
+    rnn, head = _torch_pair(net, theta, tdtype)
+
+    scores, cache = net.forward(theta, X)
+    t_scores = _torch_scores(net.arch, rnn, head, torch.from_numpy(X))
+    assert scores.dtype == npdtype
+    _assert_close(scores, t_scores, tol, "scores")
+
+    R = rng.normal(size=scores.shape).astype(npdtype)
+    grad = net.backward(theta, cache, R.copy())
+    assert grad.dtype == npdtype
+    (t_scores * torch.from_numpy(R)).sum().backward()
+    ours = net.layout.views(grad)
+    for name, g in _torch_grads(net, rnn, head).items():
+        _assert_close(ours[name], g, tol, name)
+
+
+# ------------------------------------------------------------------------------ losses
+def _torch_per_step_loss(loss, s, Y):
+    """Per-(step,) sample losses of torch's functional losses, shape s.shape[:-1]."""
+    if loss == "squared_error":
+        return 0.5 * ((s - Y) ** 2).mean(-1)
+    if loss == "softmax_cross_entropy":
+        k = s.shape[-1]
+        labels = Y.argmax(-1)
+        return F.cross_entropy(s.reshape(-1, k), labels.reshape(-1),
+                               reduction="none").reshape(s.shape[:-1])
+    return F.binary_cross_entropy_with_logits(s, Y, reduction="none").sum(-1)
+
+
+def _targets(loss, shape, rng):
+    if loss == "squared_error":
+        return rng.normal(size=shape)
+    if loss == "softmax_cross_entropy":
+        return np.eye(shape[-1])[rng.randint(0, shape[-1], size=shape[:-1])]
+    return (rng.uniform(size=shape) > 0.5).astype(float)
+
+
+LOSS_MATRIX = list(itertools.product(
+    ["squared_error", "softmax_cross_entropy", "sigmoid_log_loss"],
+    ["many-to-one", "many-to-many"],
+    [("lstm", 2, True, True), ("gru", 1, False, True), ("rnn-tanh", 2, False, False)],
+    [0.0, 0.3],
+    DTYPES,
+))
+
+
+@pytest.mark.parametrize("loss, head_kind, net_config, alpha, dtype", LOSS_MATRIX)
+def test_loss_and_grad_match_torch(loss, head_kind, net_config, alpha, dtype):
+    """Weighted mean loss (summed over steps for many-to-many) + L2 on weights, and its gradient."""
+    npdtype, tdtype, tol = DTYPES[dtype]
+    seq = head_kind == "many-to-many"
+    cell, num_layers, bidirectional, bias = net_config
+    net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype, seed=1,
+                                  output_size=3)
+    Y = _targets(loss, (T, N, 3) if seq else (N, 3), rng).astype(npdtype)
+    sw = rng.uniform(0.2, 3.0, size=N)
+    sw[1] = 0.0  # a zero weight removes the sample
+
+    value, grad = net.loss_and_grad(theta, X, Y, loss, sw, alpha, training=False)
+
+    rnn, head = _torch_pair(net, theta, tdtype)
+    s = _torch_scores(net.arch, rnn, head, torch.from_numpy(X))
+    per_sample = _torch_per_step_loss(loss, s, torch.from_numpy(Y))
+    if seq:
+        per_sample = per_sample.sum(0)
+    w = torch.from_numpy(sw).to(tdtype)
+    t_value = (per_sample * w).sum() / w.sum()
+    params = list(rnn.named_parameters()) + [("head." + n, p) for n, p in head.named_parameters()]
+    t_value = t_value + 0.5 * alpha * sum((p ** 2).sum() for n, p in params if "weight" in n)
+    t_value.backward()
+
+    assert isinstance(value, float)
+    np.testing.assert_allclose(value, t_value.item(), rtol=tol, atol=tol)
+    ours = net.layout.views(grad)
+    for name, g in _torch_grads(net, rnn, head).items():
+        _assert_close(ours[name], g, tol, name)
+
+
+# ============================================================== state_dict export / import
+def _xy(seed=0, n=20, steps=6, d=3):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, steps, d))
+    return rng, X
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+def _modules(est, tdtype=torch.float64):
+    """nn.ModuleDict(rnn=..., head=...) built from the estimator's constructor kwargs."""
+    kwargs = torch_modules_kwargs(est)
+    assert kwargs["batch_first"] is True
+    rnn = getattr(nn, kwargs.pop("mode"))(**kwargs)
+    arch = est.network_.arch
+    head = nn.Linear(arch.feature_size, arch.output_size, bias="head.bias" in est.weights_)
+    return nn.ModuleDict({"rnn": rnn, "head": head}).to(tdtype)
+
+
+def _load(est, state_dict, tdtype=torch.float64):
+    modules = _modules(est, tdtype)
+    # same keys in the same order as torch's own state_dict
+    assert list(state_dict) == list(modules.state_dict())
+    modules.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()},
+                            strict=True)
+    return modules
+
+
+def _run(modules, arch, X, tdtype=torch.float64):
+    """Head scores of the torch modules on batch-first X (n, T, d)."""
+    rnn, head = modules["rnn"], modules["head"]
+    with torch.no_grad():
+        output, state = rnn(torch.from_numpy(X).to(tdtype))
+        if arch.return_sequences:
+            return head(output).numpy()
+        h_n = state[0] if arch.cell == "lstm" else state
+        feats = torch.cat([h_n[-2], h_n[-1]], dim=1) if arch.bidirectional else h_n[-1]
+        return head(feats).numpy()
+
+
+REG_CONFIGS = [
+    dict(cell="rnn"),
+    dict(cell="rnn", nonlinearity="relu", bidirectional=True),
+    dict(cell="lstm"),
+    dict(cell="lstm", bidirectional=True, num_layers=3),
+    dict(cell="gru", bidirectional=True),
+    dict(cell="gru", return_sequences=True),
+    dict(cell="lstm", bidirectional=True, return_sequences=True),
+]
+
+
+@pytest.mark.parametrize("config", REG_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_regressor_export_reproduces_predict(config, n_outputs):
+    rng, X = _xy()
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0) | config
+    est = DeepRNNRegressor(**params)
+    if est.return_sequences:
+        y = rng.normal(size=(20, 6, n_outputs)) * 50 + 100
+    else:
+        y = rng.normal(size=(20, n_outputs)) * 50 + 100
+    if n_outputs == 1:
+        y = y[..., 0]
+    _fit(est, X, y)
+
+    sd = to_torch_state_dict(est)
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in sd.values())
+    # a copy: changing the export leaves the model alone
+    sd["head.weight"] += 0.0
+    assert not np.shares_memory(sd["head.weight"], est._theta)
+
+    modules = _load(est, sd)
+    out = _run(modules, est.network_.arch, X)
+    pred = est.predict(X)
+    if n_outputs == 1:
+        out = out[..., 0]
+    np.testing.assert_allclose(out, pred, rtol=1e-10, atol=1e-10)
+    # the folded target scaling is what makes this work: the raw scores are far from y
+    assert np.abs(pred).mean() > 10
+
+
+@pytest.mark.parametrize("config", [
+    dict(cell="rnn"), dict(cell="lstm", bidirectional=True), dict(cell="gru"),
+    dict(cell="gru", bias=False), dict(cell="lstm", return_sequences=True),
+], ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("classes", [["ant", "bee", "cat"], ["no", "yes"]])
+def test_classifier_export_reproduces_predict_proba(config, classes):
+    rng, X = _xy(1)
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0) | config
+    est = DeepRNNClassifier(**params)
+    shape = (20, 6) if est.return_sequences else (20,)
+    y = np.asarray(classes)[rng.randint(0, len(classes), size=shape)]
+    _fit(est, X, y)
+
+    modules = _load(est, to_torch_state_dict(est))
+    scores = _run(modules, est.network_.arch, X)
+    proba = est.predict_proba(X)
+    if len(classes) == 2:
+        # binary: one logit, P(classes_[1]) = sigmoid
+        assert scores.shape[-1] == 1
+        expected = np.concatenate([1 / (1 + np.exp(scores)), 1 / (1 + np.exp(-scores))], -1)
+        np.testing.assert_allclose(proba, expected, rtol=1e-10, atol=1e-10)
+    else:
+        # multiclass: log predict_proba equals the scores up to a per-row constant
+        diff = np.log(proba) - scores
+        np.testing.assert_allclose(diff - diff[..., :1], 0.0, atol=1e-10)
+        t_proba = torch.softmax(torch.from_numpy(scores), -1).numpy()
+        np.testing.assert_allclose(proba, t_proba, rtol=1e-10, atol=1e-10)
+    if len(classes) > 2:
+        expected_labels = est.classes_[scores.argmax(-1)]
+    else:
+        expected_labels = est.classes_[(scores[..., 0] > 0).astype(int)]
+    np.testing.assert_array_equal(est.predict(X), expected_labels)
+
+
+def test_export_float32():
+    rng, X = _xy(2)
+    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=4, cell="gru", bidirectional=True,
+                                max_iter=5, random_state=0, dtype="float32"),
+               X, rng.normal(size=20) * 3 - 7)
+    sd = to_torch_state_dict(est)
+    assert all(v.dtype == np.float32 for v in sd.values())
+    out = _run(_load(est, sd, torch.float32), est.network_.arch, X, torch.float32)
+    np.testing.assert_allclose(out[:, 0], est.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_torch_modules_kwargs():
+    rng, X = _xy()
+    est = _fit(DeepRNNRegressor(num_layers=3, hidden_size=(5, 5, 5), cell="rnn",
+                                nonlinearity="relu", bidirectional=True, dropout=0.25,
+                                max_iter=2, random_state=0), X, rng.normal(size=20))
+    assert torch_modules_kwargs(est) == dict(
+        mode="RNN", input_size=3, hidden_size=5, num_layers=3, bias=True, batch_first=True,
+        bidirectional=True, nonlinearity="relu", dropout=0.25)
+    est = _fit(DeepRNNRegressor(cell="lstm", hidden_size=2, bias=False, max_iter=2,
+                                random_state=0), X, rng.normal(size=20))
+    assert torch_modules_kwargs(est) == dict(
+        mode="LSTM", input_size=3, hidden_size=2, num_layers=1, bias=False, batch_first=True,
+        bidirectional=False, dropout=0.0)
+    # an unfitted estimator is enough: the input size is then required
+    kw = torch_modules_kwargs(DeepRNNClassifier(cell="gru", hidden_size=7), input_size=4)
+    assert kw["mode"] == "GRU" and kw["input_size"] == 4 and kw["hidden_size"] == 7
+    with pytest.raises(ValueError, match="input_size"):
+        torch_modules_kwargs(DeepRNNClassifier())
+
+
+def test_export_errors():
+    rng, X = _xy()
+    with pytest.raises(NotFittedError):
+        to_torch_state_dict(DeepRNNRegressor())
+    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), max_iter=2, random_state=0),
+               X, rng.normal(size=20))
+    with pytest.raises(ValueError, match="same hidden size"):
+        to_torch_state_dict(est)
+    with pytest.raises(ValueError, match="same hidden size"):
+        torch_modules_kwargs(est)
+    # no head bias, but the target mean must go somewhere
+    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, max_iter=2, random_state=0),
+               X, rng.normal(size=20) + 5)
+    with pytest.raises(ValueError, match="bias=False"):
+        to_torch_state_dict(est)
+
+
+def test_export_without_bias_with_centred_target():
+    rng, X = _xy()
+    z = rng.normal(size=10)
+    y = np.concatenate([z, -z]) * 4.0  # mean 0 (up to rounding), scale 4 fits in the weights
+    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, cell="gru", max_iter=3,
+                                random_state=0), X, y)
+    sd = to_torch_state_dict(est)
+    assert "head.bias" not in sd
+    out = _run(_load(est, sd), est.network_.arch, X)
+    np.testing.assert_allclose(out[:, 0], est.predict(X), rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------------------------ import
+def _torch_model(kind, input_size, hidden, num_layers, out, bias=True, bidirectional=False,
+                 seed=0, nonlinearity="tanh"):
+    torch.manual_seed(seed)
+    kwargs = dict(bias=bias, batch_first=True, bidirectional=bidirectional)
+    if kind == "RNN":
+        kwargs["nonlinearity"] = nonlinearity
+    rnn = getattr(nn, kind)(input_size, hidden, num_layers, **kwargs)
+    head = nn.Linear(hidden * (2 if bidirectional else 1), out, bias=bias)
+    return nn.ModuleDict({"rnn": rnn, "head": head}).double()
+
+
+IMPORT_CONFIGS = [
+    ("RNN", dict(cell="rnn", nonlinearity="relu"), False, True),
+    ("LSTM", dict(cell="lstm", bidirectional=True), True, True),
+    ("GRU", dict(cell="gru"), False, False),
+    ("GRU", dict(cell="gru", bidirectional=True, return_sequences=True), True, True),
+]
+
+
+@pytest.mark.parametrize("kind, config, bidirectional, bias", IMPORT_CONFIGS)
+def test_regressor_import_predicts_as_torch_and_trains_on(kind, config, bidirectional, bias):
+    rng, X = _xy(3)
+    model = _torch_model(kind, 3, 4, 2, 1, bias=bias, bidirectional=bidirectional,
+                         nonlinearity=config.get("nonlinearity", "tanh"))
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}  # torch tensors
+    est = DeepRNNRegressor(num_layers=2, hidden_size=4, bias=bias, solver="adam", alpha=0.0,
+                           warm_start=True, max_iter=1, shuffle=False, random_state=0, **config)
+    assert from_torch_state_dict(est, sd, n_features_per_step=3, n_timesteps=6) is est
+
+    arch = est.network_.arch
+    expected = _run(model, arch, X)[..., 0]
+    pred = est.predict(X)
+    np.testing.assert_allclose(pred, expected, rtol=1e-10, atol=1e-10)
+    assert est.n_features_in_ == 6 and est.n_features_per_step_ == 3
+    # the round trip gives back the same dict
+    back = to_torch_state_dict(est)
+    assert list(back) == list(sd)
+    for k in sd:
+        np.testing.assert_array_equal(back[k], sd[k].numpy())
+
+    # warm-started fit continues from the imported weights: one full batch, so the first
+    # epoch's loss is the imported model's loss, computed here by torch
+    y = rng.normal(size=pred.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == 1
+    steps = y.size / 20  # many-to-many: the per-sample loss sums over the steps
+    torch_loss = 0.5 * np.mean((expected - y) ** 2) * steps
+    np.testing.assert_allclose(est.loss_curve_[0], torch_loss, rtol=1e-10)
+    assert not np.allclose(est.predict(X), pred)
+    # and partial_fit too
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 2
+
+
+@pytest.mark.parametrize("classes, kind", [(["ant", "bee", "cat"], "LSTM"), ([3, 7], "GRU")])
+def test_classifier_import(classes, kind):
+    rng, X = _xy(4)
+    k = len(classes) if len(classes) > 2 else 1
+    model = _torch_model(kind, 3, 5, 1, k)
+    est = DeepRNNClassifier(hidden_size=5, cell=kind.lower(), random_state=0)
+    from_torch_state_dict(est, model.state_dict(), 3, 6, classes=classes)
+    np.testing.assert_array_equal(est.classes_, classes)
+    scores = _run(model, est.network_.arch, X)
+    if k == 1:
+        p1 = 1 / (1 + np.exp(-scores[:, 0]))
+        np.testing.assert_allclose(est.predict_proba(X)[:, 1], p1, rtol=1e-10, atol=1e-10)
+    else:
+        t_proba = torch.softmax(torch.from_numpy(scores), -1).numpy()
+        np.testing.assert_allclose(est.predict_proba(X), t_proba, rtol=1e-10, atol=1e-10)
+    y = np.asarray(classes)[rng.randint(0, len(classes), size=20)]
+    before = est._theta.copy()
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 1 and not np.array_equal(est._theta, before)
+    assert set(est.predict(X)) <= set(classes)
+
+
+def test_multilabel_import():
+    rng, X = _xy(5)
+    model = _torch_model("GRU", 3, 4, 1, 3)
+    est = DeepRNNClassifier(hidden_size=4, cell="gru")
+    from_torch_state_dict(est, model.state_dict(), 3, 6, multilabel=True)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    p = 1 / (1 + np.exp(-_run(model, est.network_.arch, X)))
+    np.testing.assert_allclose(est.predict_proba(X), p, rtol=1e-10, atol=1e-10)
+    assert est.predict(X).shape == (20, 3)
+    est.partial_fit(X, (rng.uniform(size=(20, 3)) > 0.5).astype(int))
+
+
+def test_import_errors():
+    model = _torch_model("LSTM", 3, 4, 2, 1)
+    sd = model.state_dict()
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm")
+    with pytest.raises(ValueError, match="missing.*rnn.weight_hh_l1"):
+        from_torch_state_dict(reg, {k: v for k, v in sd.items() if k != "rnn.weight_hh_l1"},
+                              3, 6)
+    with pytest.raises(ValueError, match="unexpected.*rnn.weight_ih_l2"):
+        from_torch_state_dict(reg, {**sd, "rnn.weight_ih_l2": sd["rnn.weight_ih_l1"]}, 3, 6)
+    with pytest.raises(ValueError, match="shape"):
+        from_torch_state_dict(DeepRNNRegressor(num_layers=2, hidden_size=5, cell="lstm"),
+                              sd, 3, 6)
+    with pytest.raises(ValueError, match="shape"):  # a GRU dict into an LSTM estimator
+        from_torch_state_dict(reg, _torch_model("GRU", 3, 4, 2, 1).state_dict(), 3, 6)
+    with pytest.raises(ValueError, match="n_features_per_step"):
+        from_torch_state_dict(reg, sd, 2, 6)
+    with pytest.raises(ValueError, match="same hidden size"):
+        from_torch_state_dict(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), cell="lstm"),
+                              sd, 3, 6)
+    with pytest.raises(ValueError, match="classes"):
+        from_torch_state_dict(DeepRNNClassifier(num_layers=2, hidden_size=4, cell="lstm"),
+                              sd, 3, 6)
+    with pytest.raises(ValueError, match="3 classes.*1 output"):
+        from_torch_state_dict(DeepRNNClassifier(num_layers=2, hidden_size=4, cell="lstm"),
+                              sd, 3, 6, classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match="must be a DeepRNNRegressor or DeepRNNClassifier"):
+        from_torch_state_dict(object(), sd, 3, 6)
+    # a failed import leaves an unfitted estimator unfitted
+    assert not hasattr(reg, "network_")
