@@ -107,7 +107,7 @@ def test_continuous_labels_for_the_classifier():
 def test_sample_weight_problems(Estimator, y):
     with pytest.raises(ValueError, match="sample_weight sums to 0|at least one non-zero"):
         Estimator().fit(X, y, sample_weight=np.zeros(20))
-    with pytest.raises(ValueError, match="[Nn]egative values in sample_weight"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         Estimator().fit(X, y, sample_weight=-np.ones(20))
     with pytest.raises(ValueError, match=r"sample_weight.shape == \(19,\), expected \(20,\)"):
         Estimator().fit(X, y, sample_weight=np.ones(19))

@@ -35,6 +35,18 @@ MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 # ----------------------------------------------------------------------------- helpers
+def _native_lstm_float32(monkeypatch, cell, dtype):
+    """Run float32 LSTM on ATen's native CPU kernels instead of oneDNN's.
+
+    PyTorch hands float32 LSTMs to oneDNN, whose per-call setup costs 0.3-2 s
+    for these tiny shapes: the matrix would take minutes. The native kernels
+    compute the same formulas; ``test_lstm_float32_default_onednn_path`` checks
+    the default path on one configuration.
+    """
+    if cell == "lstm" and dtype == "float32":
+        monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+
+
 def _torch_rnn(arch, batch_first=False):
     kwargs = dict(bias=arch.bias, batch_first=batch_first, bidirectional=arch.bidirectional)
     if arch.cell == "rnn":
@@ -107,8 +119,19 @@ MATRIX = list(itertools.product(CELLS, [1, 2, 3], [False, True], [False, True],
 
 @pytest.mark.parametrize("cell, num_layers, bidirectional, bias, head_kind, dtype", MATRIX)
 def test_forward_and_gradients_match_torch(cell, num_layers, bidirectional, bias, head_kind,
-                                           dtype):
+                                           dtype, monkeypatch):
     """Scores and every parameter's gradient of a random linear functional of the scores."""
+    _native_lstm_float32(monkeypatch, cell, dtype)
+    _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype)
+
+
+def test_lstm_float32_default_onednn_path():
+    """The matrix's float32 LSTMs avoid oneDNN (slow set-up); its default path agrees too."""
+    assert torch.backends.mkldnn.enabled
+    _check_forward_and_gradients("lstm", 2, True, True, "many-to-one", "float32")
+
+
+def _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype):
     npdtype, tdtype, tol = DTYPES[dtype]
     seq = head_kind == "many-to-many"
     net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype)
@@ -159,11 +182,12 @@ LOSS_MATRIX = list(itertools.product(
 
 
 @pytest.mark.parametrize("loss, head_kind, net_config, alpha, dtype", LOSS_MATRIX)
-def test_loss_and_grad_match_torch(loss, head_kind, net_config, alpha, dtype):
+def test_loss_and_grad_match_torch(loss, head_kind, net_config, alpha, dtype, monkeypatch):
     """Weighted mean loss (summed over steps for many-to-many) + L2 on weights, and its gradient."""
     npdtype, tdtype, tol = DTYPES[dtype]
     seq = head_kind == "many-to-many"
     cell, num_layers, bidirectional, bias = net_config
+    _native_lstm_float32(monkeypatch, cell, dtype)
     net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype, seed=1,
                                   output_size=3)
     Y = _targets(loss, (T, N, 3) if seq else (N, 3), rng).astype(npdtype)
