@@ -89,6 +89,59 @@ def test_gradient_of_every_loss_and_head(cell, nonlinearity, seq, loss):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+# depth 3 holds both kinds of skip (identity into layer 1, projection into layer 2); depth 1 none
+@pytest.mark.parametrize("num_layers", [1, 3])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("seq", [False, True])
+@pytest.mark.parametrize("residual, layer_norm", [(True, False), (False, True), (True, True)])
+def test_gradient_with_residual_and_layer_norm(cell, num_layers, bidirectional, seq, residual,
+                                               layer_norm):
+    """Skip connections (identity and projection) and layer norm, with dropout between layers."""
+    rng = np.random.RandomState(2)
+    # (3, 3, 2): layer 1 has an identity skip unidirectionally, every other skip is a projection
+    arch = Architecture(D, (3, 3, 2)[:num_layers], K, cell=cell, bidirectional=bidirectional,
+                        return_sequences=seq, residual=residual, layer_norm=layer_norm,
+                        dropout=0.3)
+    net = StackedRNN(arch)
+    theta = net.init_params(rng)
+    theta += rng.normal(scale=0.3, size=theta.shape)  # gains and shifts away from 1 and 0
+    X = rng.normal(size=(T, N, D))
+    Y = rng.normal(size=(T, N, K) if seq else (N, K))
+
+    def f(th):
+        return net.loss_and_grad(th, X, Y, "squared_error", None, 0.1, training=True,
+                                 random_state=np.random.RandomState(5))
+
+    assert _relative_error(f, theta) <= 1e-6
+
+
+def test_residual_identity_and_projection_parameters():
+    arch = Architecture(4, (3, 3, 5), 1, residual=True, layer_norm=True)
+    layout = build_layout(arch)
+    assert "residual_l1.weight" not in layout.names  # 3 -> 3: identity
+    assert layout.shapes["residual_l2.weight"] == (5, 3)
+    assert layout.shapes["layer_norm_l0.weight"] == (3,)
+    # layer-norm gains and shifts are not L2-penalised; the projection is
+    assert layout.slices["layer_norm_l2.weight"].start >= layout.n_weights
+    assert layout.slices["residual_l2.weight"].stop <= layout.n_weights
+    theta = StackedRNN(arch).init_params(np.random.RandomState(0))
+    P = layout.views(theta)
+    np.testing.assert_array_equal(P["layer_norm_l1.weight"], 1.0)
+    np.testing.assert_array_equal(P["layer_norm_l1.bias"], 0.0)
+
+
+def test_forget_bias_initialisation():
+    net = StackedRNN(Architecture(2, (4, 4), 1, cell="lstm", bidirectional=True))
+    P = net.layout.views(net.init_params(np.random.RandomState(0), forget_bias=1.0))
+    for name in ["l0", "l1_reverse"]:
+        np.testing.assert_array_equal(P[f"bias_ih_{name}"][4:8], 1.0)
+        np.testing.assert_array_equal(P[f"bias_hh_{name}"][4:8], 0.0)
+    with pytest.raises(ValueError, match="forget_bias needs cell='lstm'"):
+        StackedRNN(Architecture(2, (4,), 1, cell="gru")).init_params(
+            np.random.RandomState(0), forget_bias=1.0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_gradient_with_dropout_matches_finite_differences(cell):
     """With a fixed dropout mask (same seed every call), the gradient is exact too."""
     rng = np.random.RandomState(1)
@@ -170,7 +223,7 @@ def test_layout_names_shapes_and_weights_first():
     # all weight matrices precede all biases, so the L2 penalty is one slice
     for name in layout.names:
         is_weight = layout.slices[name].stop <= layout.n_weights
-        assert is_weight == ("weight" in name)
+        assert is_weight == name.startswith(("weight", "head.weight"))
     flat = np.arange(layout.size, dtype=float)
     views = layout.views(flat)
     views["head.bias"][...] = -1

@@ -94,12 +94,6 @@ def _assert_close(ours, theirs, tol, what):
     np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol, err_msg=what)
 
 
-def _max_error(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    return float(np.max(np.abs(ours.astype(np.float64) - theirs.astype(np.float64))
-                        / np.maximum(1.0, np.abs(theirs.astype(np.float64)))))
-
-
 def _problem(cell, num_layers, bidirectional, bias, seq, dtype, seed=0, output_size=K):
     name, nonlinearity = CELLS[cell]
     arch = Architecture(D, (H,) * num_layers, output_size, cell=name, nonlinearity=nonlinearity,
@@ -127,7 +121,8 @@ def test_forward_and_gradients_match_torch(cell, num_layers, bidirectional, bias
 
 def test_lstm_float32_default_onednn_path():
     """The matrix's float32 LSTMs avoid oneDNN (slow set-up); its default path agrees too."""
-    assert torch.backends.mkldnn.enabled
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        pytest.skip("this torch build does not use oneDNN")
     _check_forward_and_gradients("lstm", 2, True, True, "many-to-one", "float32")
 
 
@@ -513,3 +508,82 @@ def test_import_errors():
         from_torch_state_dict(object(), sd, 3, 6)
     # a failed import leaves an unfitted estimator unfitted
     assert not hasattr(reg, "network_")
+
+
+@pytest.mark.parametrize("classes, n_out", [(["yes", "no"], 2), (["yes", "no"], 1),
+                                            (["cat", "ant", "bee"], 3)])
+def test_classifier_import_maps_unsorted_classes(classes, n_out):
+    """Output j of the head is the score of classes[j]; classes_ comes out sorted."""
+    rng, X = _xy(6)
+    model = _torch_model("GRU", 3, 4, 1, n_out, seed=2)
+    est = from_torch_state_dict(DeepRNNClassifier(hidden_size=4, cell="gru"),
+                                model.state_dict(), 3, 6, classes=classes)
+    np.testing.assert_array_equal(est.classes_, sorted(classes))
+    scores = torch.from_numpy(_run(model, est.network_.arch, X))
+    if n_out == 1:  # one logit, of classes[1]
+        scores = torch.cat([torch.zeros_like(scores), scores], dim=1)
+    proba = dict(zip(classes, torch.softmax(scores, -1).numpy().T, strict=True))
+    expected = np.stack([proba[c] for c in est.classes_], axis=1)
+    np.testing.assert_allclose(est.predict_proba(X), expected, rtol=1e-10, atol=1e-10)
+    assert est.network_.arch.output_size == (1 if len(classes) == 2 else 3)
+
+
+@pytest.mark.parametrize("Estimator", [DeepRNNRegressor, DeepRNNClassifier])
+def test_round_trip_through_torch_state_dict(Estimator):
+    """fit -> export -> import into a fresh estimator: the same predictions."""
+    rng, X = _xy(7)
+    params = dict(num_layers=2, hidden_size=3, cell="lstm", bidirectional=True, max_iter=5,
+                  random_state=0)
+    if Estimator is DeepRNNRegressor:
+        y, kwargs = rng.normal(size=(20, 2)) * 10 + 3, {}
+    else:
+        y = np.array(["a", "b", "c", "d"])[rng.randint(0, 4, size=20)]
+        kwargs = {}
+    est = _fit(Estimator(**params), X, y)
+    if Estimator is DeepRNNClassifier:
+        kwargs = dict(classes=est.classes_)
+    new = from_torch_state_dict(Estimator(**params), to_torch_state_dict(est), 3, 6, **kwargs)
+    if Estimator is DeepRNNRegressor:
+        np.testing.assert_allclose(new.predict(X), est.predict(X), rtol=1e-10, atol=1e-10)
+        assert new.predict(X).shape == (20, 2)
+    else:
+        np.testing.assert_allclose(new.predict_proba(X), est.predict_proba(X), rtol=1e-10,
+                                   atol=1e-10)
+        np.testing.assert_array_equal(new.predict(X), est.predict(X))
+    with pytest.raises(ValueError, match="6 features"):
+        new.predict(X[:, :5])  # n_timesteps is enforced as after fit
+
+
+@pytest.mark.parametrize("option", [{"residual": True}, {"layer_norm": True}])
+def test_export_refuses_what_torch_modules_cannot_hold(option):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(20, 4, 2)), rng.normal(size=20)
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=3, max_iter=2, random_state=0, **option)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    with pytest.raises(ValueError, match="no residual connections or layer normalisation"):
+        reg.to_torch_state_dict()
+
+
+def test_estimator_methods_round_trip_through_torch_modules():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(25, 6, 3)), 50 + 10 * rng.normal(size=25)
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
+                           max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    kwargs = reg.torch_kwargs()
+    rnn = getattr(torch.nn, kwargs.pop("mode"))(**kwargs).double()
+    head = torch.nn.Linear(8, 1).double()
+    modules = torch.nn.ModuleDict({"rnn": rnn, "head": head})
+    modules.load_state_dict({k: torch.from_numpy(v) for k, v in
+                             reg.to_torch_state_dict().items()}, strict=True)
+    with torch.no_grad():
+        _, (h_n, _) = rnn(torch.from_numpy(X))
+        out = head(torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()[:, 0]
+    np.testing.assert_allclose(out, reg.predict(X), rtol=1e-10, atol=1e-10)
+    twin = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True)
+    twin.from_torch_state_dict(modules.state_dict(), n_features_per_step=3, n_timesteps=6)
+    np.testing.assert_allclose(twin.predict(X), reg.predict(X), rtol=1e-10)

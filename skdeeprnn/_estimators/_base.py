@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..core import SGD, Adam, Architecture, StackedRNN, clip_by_global_norm
+from . import _interop
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -35,6 +36,9 @@ class BaseDeepRNN(BaseEstimator):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "return_sequences": ["boolean"],
+        "residual": ["boolean"],
+        "layer_norm": ["boolean"],
+        "forget_bias": [Real, None],
         "init": [StrOptions({"uniform", "orthogonal"})],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -70,6 +74,9 @@ class BaseDeepRNN(BaseEstimator):
         bidirectional=False,
         dropout=0.0,
         return_sequences=False,
+        residual=False,
+        layer_norm=False,
+        forget_bias=None,
         init="uniform",
         solver="adam",
         alpha=0.0001,
@@ -101,6 +108,9 @@ class BaseDeepRNN(BaseEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.return_sequences = return_sequences
+        self.residual = residual
+        self.layer_norm = layer_norm
+        self.forget_bias = forget_bias
         self.init = init
         self.solver = solver
         self.alpha = alpha
@@ -145,6 +155,93 @@ class BaseDeepRNN(BaseEstimator):
         check_is_fitted(self, "network_")
         return self.network_.layout.views(self._theta)
 
+    # --------------------------------------------------------------- PyTorch
+    def to_torch_state_dict(self):
+        """Export the fitted weights as a PyTorch ``state_dict`` of NumPy arrays.
+
+        Keys are ``rnn.<name>`` exactly as ``nn.RNN`` / ``nn.LSTM`` /
+        ``nn.GRU(..., batch_first=True)`` name them, then ``head.weight`` and
+        ``head.bias`` of an ``nn.Linear``; the regressor's target scaling is
+        folded into the head. Loaded into ``nn.ModuleDict({"rnn": rnn,
+        "head": head})`` (constructor arguments from :meth:`torch_kwargs`), the
+        head applied to the top layer's ``h_n`` (both directions concatenated)
+        or to ``output`` (``return_sequences=True``) reproduces ``predict``
+        (regressor) or the pre-softmax scores (classifier) for the same ``X``.
+
+        Returns
+        -------
+        state_dict : collections.OrderedDict of str to ndarray
+            Copies of the weights in the model's dtype.
+
+        Raises
+        ------
+        ValueError
+            For architectures PyTorch's modules cannot hold: unequal hidden
+            sizes, ``residual=True`` or ``layer_norm=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skdeeprnn import DeepRNNRegressor
+        >>> X, y = np.random.RandomState(0).normal(size=(30, 5, 2)), np.arange(30.0)
+        >>> reg = DeepRNNRegressor(hidden_size=3, cell="gru", max_iter=2).fit(X, y)
+        >>> sd = reg.to_torch_state_dict()
+        >>> list(sd)
+        ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0', \
+'head.weight', 'head.bias']
+        >>> sd["rnn.weight_ih_l0"].shape
+        (9, 2)
+        """
+        return _interop.to_torch_state_dict(self)
+
+    def torch_kwargs(self, input_size=None):
+        """Constructor arguments of the PyTorch recurrent module equivalent to this model.
+
+        ``kw = est.torch_kwargs(); rnn = getattr(torch.nn, kw.pop("mode"))(**kw)``.
+
+        Parameters
+        ----------
+        input_size : int, default=None
+            Features per time step; needed only when the estimator is not fitted.
+
+        Returns
+        -------
+        kwargs : dict
+            ``mode`` ('RNN', 'LSTM' or 'GRU'), ``input_size``, ``hidden_size``,
+            ``num_layers``, ``bias``, ``batch_first=True``, ``bidirectional``,
+            ``dropout`` and, for 'RNN', ``nonlinearity``.
+        """
+        return _interop.torch_modules_kwargs(self, input_size=input_size)
+
+    def from_torch_state_dict(self, state_dict, n_features_per_step, n_timesteps, **kwargs):
+        """Initialise this (unfitted) estimator from a PyTorch ``state_dict``.
+
+        The inverse of :meth:`to_torch_state_dict`: the estimator's parameters
+        give the architecture, the dict gives the weights (NumPy arrays or
+        tensors). The result predicts as the torch modules do and can go on
+        training with ``partial_fit`` or ``fit`` with ``warm_start=True``.
+
+        Parameters
+        ----------
+        state_dict : mapping of str to array
+            ``rnn.*`` and ``head.*`` tensors as :meth:`to_torch_state_dict` gives.
+        n_features_per_step : int
+            Input features per time step.
+        n_timesteps : int
+            Time steps of the sequences (scikit-learn's ``n_features_in_``).
+        **kwargs : dict
+            For the classifier: ``classes`` (labels in the head's output order,
+            required) and ``multilabel`` (bool).
+
+        Returns
+        -------
+        self : object
+            The initialised estimator.
+        """
+        return _interop.from_torch_state_dict(
+            self, state_dict, n_features_per_step, n_timesteps, **kwargs
+        )
+
     # ------------------------------------------------------------- validation
     def _hidden_sizes(self):
         if isinstance(self.hidden_size, Integral):
@@ -165,6 +262,11 @@ class BaseDeepRNN(BaseEstimator):
             raise ValueError(
                 "dropout > 0 makes the objective random and needs a stochastic solver; "
                 "use solver='adam' or 'sgd', or dropout=0 with solver='lbfgs'."
+            )
+        if self.forget_bias is not None and (self.cell != "lstm" or not self.bias):
+            raise ValueError(
+                f"forget_bias={self.forget_bias} sets the LSTM forget-gate bias; it needs "
+                f"cell='lstm' and bias=True, got cell={self.cell!r}, bias={self.bias}."
             )
         return sizes
 
@@ -238,11 +340,15 @@ class BaseDeepRNN(BaseEstimator):
             bidirectional=self.bidirectional,
             return_sequences=self.return_sequences,
             dropout=self.dropout,
+            residual=self.residual,
+            layer_norm=self.layer_norm,
         )
 
     def _initialize(self, arch, rng):
         self.network_ = StackedRNN(arch)
-        self._theta = self.network_.init_params(rng, dtype=_DTYPES[self.dtype], init=self.init)
+        self._theta = self.network_.init_params(
+            rng, dtype=_DTYPES[self.dtype], init=self.init, forget_bias=self.forget_bias
+        )
         self._optimizer = None
         self.n_iter_ = 0
         self.t_ = 0
@@ -533,6 +639,19 @@ PARAMETERS_DOC = """
     return_sequences : bool, default=False
         Many-to-many: predict a target at every time step (``y`` has a time
         axis) instead of one per sequence from the last step.
+
+    residual : bool, default=False
+        Skip connections between stacked layers: every layer but the first adds
+        its input to its output (a learned linear projection where the widths
+        differ).
+
+    layer_norm : bool, default=False
+        Layer normalisation of each layer's output (after the residual
+        addition), with a learned gain and shift.
+
+    forget_bias : float or None, default=None
+        LSTM only: initial total bias of the forget gate (e.g. 1.0, which
+        helps long memories). None keeps PyTorch's uniform initialisation.
 
     init : {'uniform', 'orthogonal'}, default='uniform'
         Initial weights: PyTorch's U(-1/sqrt(h), 1/sqrt(h)), optionally with

@@ -62,8 +62,18 @@ def _recurrent_names(arch):
     return names
 
 
-def _kwargs_from_arch(arch):
+def _check_torch_can_hold(arch):
     _check_equal_sizes(arch.hidden_sizes)
+    if arch.residual or arch.layer_norm:
+        raise ValueError(
+            "PyTorch's nn.RNN/nn.LSTM/nn.GRU have no residual connections or layer "
+            f"normalisation between layers (residual={arch.residual}, layer_norm="
+            f"{arch.layer_norm}); such a model cannot be held by one torch recurrent module."
+        )
+
+
+def _kwargs_from_arch(arch):
+    _check_torch_can_hold(arch)
     kwargs = dict(
         mode=_MODES[arch.cell],
         input_size=arch.input_size,
@@ -80,7 +90,7 @@ def _kwargs_from_arch(arch):
 
 
 def torch_modules_kwargs(estimator, input_size=None):
-    """Constructor arguments of the PyTorch recurrent module equivalent to an estimator.
+    """Return the constructor arguments of the PyTorch recurrent module matching an estimator.
 
     Build the module with ``kwargs = torch_modules_kwargs(est)`` and
     ``rnn = getattr(torch.nn, kwargs.pop("mode"))(**kwargs)``; the head is
@@ -166,7 +176,7 @@ def to_torch_state_dict(estimator):
     _check_estimator(estimator)
     check_is_fitted(estimator, "network_")
     arch = estimator.network_.arch
-    _check_equal_sizes(arch.hidden_sizes)
+    _check_torch_can_hold(arch)
     P = estimator.network_.layout.views(estimator._theta)
     state = OrderedDict((f"rnn.{name}", P[name].copy()) for name in _recurrent_names(arch))
     weight = P["head.weight"].copy()
@@ -319,7 +329,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     if n_outputs < 1:
         raise ValueError("head.weight has 0 outputs.")
     arch = estimator._architecture(n_features_per_step, n_outputs)
-    _check_equal_sizes(arch.hidden_sizes)
+    _check_torch_can_hold(arch)
 
     expected = [f"rnn.{name}" for name in _recurrent_names(arch)] + ["head.weight"]
     if arch.bias:

@@ -44,6 +44,14 @@ class Architecture:
         Many-to-many (head on every step) instead of many-to-one (last step).
     dropout : float
         Dropout on the input of every layer but the first, during training.
+    residual : bool
+        Add each layer's input to its output, for every layer but the first:
+        the identity where the widths match, else a learned projection
+        ``residual_l{k}.weight`` (no bias).
+    layer_norm : bool
+        Layer normalisation (with gain ``layer_norm_l{k}.weight`` and shift
+        ``layer_norm_l{k}.bias``) of each layer's output, after the residual
+        addition.
     """
 
     input_size: int
@@ -55,6 +63,8 @@ class Architecture:
     bidirectional: bool = False
     return_sequences: bool = False
     dropout: float = 0.0
+    residual: bool = False
+    layer_norm: bool = False
 
     def __post_init__(self):
         if self.input_size < 1 or self.output_size < 1:
@@ -81,6 +91,14 @@ class Architecture:
             return self.input_size
         return self.hidden_sizes[k - 1] * len(self.directions)
 
+    def layer_output_size(self, k):
+        """Output width of layer ``k`` (both directions)."""
+        return self.hidden_sizes[k] * len(self.directions)
+
+    def has_residual_projection(self, k):
+        """Whether layer ``k``'s skip connection needs a projection (widths differ)."""
+        return self.residual and k > 0 and self.layer_input_size(k) != self.layer_output_size(k)
+
     @property
     def feature_size(self):
         """Width of what the head reads."""
@@ -98,6 +116,13 @@ def build_layout(arch):
             if arch.bias:
                 biases.append((f"bias_ih_l{k}{sfx}", (G * h,)))
                 biases.append((f"bias_hh_l{k}{sfx}", (G * h,)))
+        if arch.has_residual_projection(k):
+            weights.append((f"residual_l{k}.weight",
+                            (arch.layer_output_size(k), arch.layer_input_size(k))))
+        if arch.layer_norm:
+            # gain and shift are not penalised by L2 (the gain starts at 1)
+            biases.append((f"layer_norm_l{k}.weight", (arch.layer_output_size(k),)))
+            biases.append((f"layer_norm_l{k}.bias", (arch.layer_output_size(k),)))
     weights.append(("head.weight", (arch.output_size, arch.feature_size)))
     if arch.bias:
         biases.append(("head.bias", (arch.output_size,)))
@@ -122,23 +147,30 @@ class StackedRNN:
         self.cell = make_cell(arch.cell, arch.nonlinearity)
 
     # ------------------------------------------------------------------ init
-    def init_params(self, random_state, dtype=np.float64, init="uniform"):
+    def init_params(self, random_state, dtype=np.float64, init="uniform", forget_bias=None):
         """Draw initial flat parameters.
 
-        ``init='uniform'`` draws every tensor from U(-1/sqrt(h), 1/sqrt(h)) as
-        PyTorch does (``h`` = the layer's hidden size; for the head, its input
-        width, as ``nn.Linear``). ``init='orthogonal'`` additionally makes each
-        gate's recurrent block orthogonal.
+        ``init='uniform'`` draws every recurrent tensor from
+        U(-1/sqrt(h), 1/sqrt(h)) as PyTorch does (``h`` = the layer's hidden
+        size); the head and residual projections use their input width, as
+        ``nn.Linear``. ``init='orthogonal'`` additionally makes each gate's
+        recurrent block orthogonal. Layer-norm gains start at 1 and shifts at
+        0. ``forget_bias`` (LSTM only) sets the forget gate's total bias
+        ``b_if + b_hf`` to that value (``b_if`` holds it, ``b_hf`` is 0).
         """
         arch = self.arch
         flat = np.empty(self.layout.size, dtype=dtype)
         P = self.layout.views(flat)
         for name in self.layout.names:
-            if name.startswith("head."):
-                bound = 1.0 / np.sqrt(arch.feature_size)
+            if name.startswith("layer_norm_"):
+                P[name][...] = 1.0 if name.endswith(".weight") else 0.0
+                continue
+            if name.startswith(("head.", "residual_")):
+                fan_in = P[name].shape[1] if name.endswith(".weight") else arch.feature_size
             else:
                 k = int(name.split("_l")[1].split("_")[0])
-                bound = 1.0 / np.sqrt(arch.hidden_sizes[k])
+                fan_in = arch.hidden_sizes[k]
+            bound = 1.0 / np.sqrt(fan_in)
             P[name][...] = random_state.uniform(-bound, bound, size=P[name].shape)
         if init == "orthogonal":
             for name in self.layout.names:
@@ -150,6 +182,13 @@ class StackedRNN:
                         W[g * h : (g + 1) * h] = q * np.sign(np.diag(r))
         elif init != "uniform":
             raise ValueError(f"init must be 'uniform' or 'orthogonal', got {init!r}")
+        if forget_bias is not None:
+            if arch.cell != "lstm" or not arch.bias:
+                raise ValueError("forget_bias needs cell='lstm' with bias=True")
+            for k, h in enumerate(arch.hidden_sizes):
+                for sfx in arch.directions:
+                    P[f"bias_ih_l{k}{sfx}"][h : 2 * h] = forget_bias
+                    P[f"bias_hh_l{k}{sfx}"][h : 2 * h] = 0.0
         return flat
 
     # --------------------------------------------------------------- forward
@@ -194,8 +233,18 @@ class StackedRNN:
                 out[:, :, j * h : (j + 1) * h] = H[outs]
                 if keep_cache:
                     dir_caches.append((H, cell_cache))
+            if arch.residual and k > 0:
+                if arch.has_residual_projection(k):
+                    out += (inp2d @ P[f"residual_l{k}.weight"].T).reshape(out.shape)
+                else:
+                    out += inp
+            norm_cache = None
+            if arch.layer_norm:
+                out, norm_cache = _layer_norm_forward(
+                    out, P[f"layer_norm_l{k}.weight"], P[f"layer_norm_l{k}.bias"]
+                )
             if keep_cache:
-                layer_caches.append((inp, mask, dir_caches))
+                layer_caches.append((inp, mask, dir_caches, norm_cache))
             inp = out
         feats = self._features(inp)
         scores = feats @ P["head.weight"].T
@@ -237,10 +286,30 @@ class StackedRNN:
         else:
             dtop, dlast = None, dfeats
         for k in range(arch.num_layers - 1, -1, -1):
-            inp, mask, dir_caches = layer_caches[k]
+            inp, mask, dir_caches, norm_cache = layer_caches[k]
             h = arch.hidden_sizes[k]
             inp2d = inp.reshape(T * n, -1)
+            skip = arch.residual and k > 0
+            if dtop is None and (skip or norm_cache is not None):
+                # the many-to-one gradient enters at h_n; spread it over the layer's output
+                dtop = np.zeros((T, n, arch.layer_output_size(k)), dtype=flat.dtype)
+                dtop[-1, :, :h] = dlast[:, :h]
+                if arch.bidirectional:
+                    dtop[0, :, h:] = dlast[:, h:]
+                dlast = None
+            if norm_cache is not None:
+                dtop = _layer_norm_backward(
+                    dtop, norm_cache, P[f"layer_norm_l{k}.weight"],
+                    Gd[f"layer_norm_l{k}.weight"], Gd[f"layer_norm_l{k}.bias"],
+                )
             dinp = None
+            if skip:
+                if arch.has_residual_projection(k):
+                    dtop2 = dtop.reshape(T * n, -1)
+                    np.matmul(dtop2.T, inp2d, out=Gd[f"residual_l{k}.weight"])
+                    dinp = dtop2 @ P[f"residual_l{k}.weight"]
+                else:
+                    dinp = dtop.reshape(T * n, -1).copy()
             for j, sfx in enumerate(arch.directions):
                 reverse = sfx == "_reverse"
                 H, cell_cache = dir_caches[j]
@@ -289,3 +358,26 @@ class StackedRNN:
             value += 0.5 * alpha * float(w @ w)
             grad[: self.layout.n_weights] += alpha * w
         return value, grad
+
+
+def _layer_norm_forward(x, gain, shift, eps=1e-5):
+    """Normalise ``x`` over its last axis; returns the output and what backward needs."""
+    mean = x.mean(axis=-1, keepdims=True)
+    xc = x - mean
+    inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+    xhat = xc * inv_std
+    return xhat * gain + shift, (xhat, inv_std)
+
+
+def _layer_norm_backward(dy, cache, gain, dgain, dshift):
+    """Gradient to the layer-norm input; writes the gain and shift gradients in place."""
+    xhat, inv_std = cache
+    axes = tuple(range(dy.ndim - 1))
+    np.sum(dy * xhat, axis=axes, out=dgain)
+    np.sum(dy, axis=axes, out=dshift)
+    dxhat = dy * gain
+    return inv_std * (
+        dxhat
+        - dxhat.mean(axis=-1, keepdims=True)
+        - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
+    )
