@@ -195,7 +195,7 @@ class BaseDeepRNN(BaseEstimator):
         return _interop.to_torch_state_dict(self)
 
     def torch_kwargs(self, input_size=None):
-        """Constructor arguments of the PyTorch recurrent module equivalent to this model.
+        """Return the constructor arguments of the equivalent PyTorch recurrent module.
 
         ``kw = est.torch_kwargs(); rnn = getattr(torch.nn, kw.pop("mode"))(**kw)``.
 
