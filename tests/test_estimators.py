@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
+import skdeeprnn
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
 
 RNG = np.random.RandomState(0)
@@ -271,6 +272,21 @@ def test_return_sequences_shapes():
     assert clf.score(X_SEQ, labels) > 0.8
     with pytest.raises(ValueError, match="target for every time step"):
         reg.fit(X_SEQ, Y_SUM)
+
+
+def test_pickle_stores_the_package_version_and_warns_on_another():
+    reg = DeepRNNRegressor(hidden_size=2, max_iter=1, random_state=0)
+    with _warnings_ignored():
+        reg.fit(X_SEQ, Y_SUM)
+    state = reg.__getstate__()
+    assert state["_skdeeprnn_version"] == skdeeprnn.__version__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(reg))  # same version: silent
+    twin = DeepRNNRegressor()
+    with pytest.warns(UserWarning, match=r"saved with skdeeprnn 0\.0\.1 under skdeeprnn"):
+        twin.__setstate__(dict(state, _skdeeprnn_version="0.0.1"))
+    np.testing.assert_array_equal(twin.predict(X_SEQ), reg.predict(X_SEQ))
 
 
 def test_pickle_round_trip_identical_and_continues():

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN, clip_by_global_norm
 from . import _interop
 
@@ -154,6 +155,23 @@ class BaseDeepRNN(BaseEstimator):
         """
         check_is_fitted(self, "network_")
         return self.network_.layout.views(self._theta)
+
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        return dict(state, _skdeeprnn_version=__version__)
+
+    def __setstate__(self, state):
+        version = state.pop("_skdeeprnn_version", "unknown")
+        if version != __version__:
+            warnings.warn(
+                f"Unpickling a {type(self).__name__} saved with skdeeprnn {version} under "
+                f"skdeeprnn {__version__}; the model may not load or predict correctly. "
+                "Refit it, or save it with skdeeprnn.save_npz for a version-independent file.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     # --------------------------------------------------------------- PyTorch
     def to_torch_state_dict(self):
