@@ -18,6 +18,7 @@ import numpy as np
 from ._cells import make_cell, state_slices
 from ._losses import weighted_loss
 from ._params import ParamLayout
+from ._threads import recurrent_loop_threads
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,8 @@ class StackedRNN:
                     if self.cell.folds_hidden_bias:
                         xp += b_hh
                 xp = xp.reshape(T, n, -1)
-                H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse)
+                with recurrent_loop_threads(n, h, self.cell.n_gates):
+                    H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse)
                 outs, _ = state_slices(T, reverse)
                 out[:, :, j * h : (j + 1) * h] = H[outs]
                 if keep_cache:
@@ -318,7 +320,8 @@ class StackedRNN:
                 dh_last = None if dlast is None else dlast[:, cols]
                 W_ih = P[f"weight_ih_l{k}{sfx}"]
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
-                dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse)
+                with recurrent_loop_threads(n, h, self.cell.n_gates):
+                    dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse)
                 dXP2 = dXP.reshape(T * n, -1)
                 dHP2 = dHP.reshape(T * n, -1)
                 _, prevs = state_slices(T, reverse)
