@@ -358,7 +358,7 @@ class StackedRNN:
         grad = self.backward(flat, cache, dscores)
         if alpha:
             w = flat[: self.layout.n_weights]
-            value += 0.5 * alpha * float(w @ w)
+            value += 0.5 * alpha * float(np.einsum("i,i->", w, w))
             grad[: self.layout.n_weights] += alpha * w
         return value, grad
 

@@ -89,7 +89,8 @@ class Adam:
 
 def clip_by_global_norm(grad, max_norm):
     """Scale ``grad`` in place to an L2 norm of at most ``max_norm``; return the norm before."""
-    norm = float(np.sqrt(grad @ grad))
+    # einsum, not BLAS ddot: a threaded ddot stalls for milliseconds when the cores are busy
+    norm = float(np.sqrt(np.einsum("i,i->", grad, grad)))
     if max_norm is not None and norm > max_norm:
         grad *= max_norm / norm
     return norm
