@@ -69,7 +69,7 @@ def test_feature_count_changed_since_fit(Estimator, y):
     est = _fitted(Estimator, y)
     with pytest.raises(ValueError, match="2 features per time step, but .* fitted with 3"):
         est.predict(X[:, :, :2])
-    with pytest.raises(ValueError, match="X has 4 features, but .* expecting 5"):
+    with pytest.raises(ValueError, match="X has 4 features, but .* expecting 5 .* 5 time steps"):
         est.predict(X[:, :4])  # time steps are scikit-learn's features (n_features_in_)
     if hasattr(est, "partial_fit"):
         with pytest.raises(ValueError, match="2 features per time step"):

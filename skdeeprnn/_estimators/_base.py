@@ -290,9 +290,23 @@ class BaseDeepRNN(BaseEstimator):
 
     def _validate_X(self, X, reset):
         """Validate ``X`` and return it as ``(n, T, d)`` in the model's dtype."""
+        if not reset:
+            self._check_n_timesteps(X)
         dtype = _DTYPES[self.dtype]
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
         return self._as_3d(X, reset)
+
+    def _check_n_timesteps(self, X):
+        """Say what scikit-learn's "features" are here when the sequence length changed."""
+        shape = getattr(X, "shape", None)
+        expected = getattr(self, "n_features_in_", None)
+        if shape is None or len(shape) < 2 or expected is None or shape[1] == expected:
+            return
+        raise ValueError(
+            f"X has {shape[1]} features, but {type(self).__name__} is expecting {expected} "
+            f"features as input. For sequences X.shape[1] is the number of time steps: the "
+            f"model was fitted on sequences of {expected} time steps, X has {shape[1]}."
+        )
 
     def _as_3d(self, X, reset):
         if X.ndim == 2:
@@ -787,6 +801,6 @@ ATTRIBUTES_DOC = """
     n_features_per_step_ : int
         Features per time step seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 """

@@ -130,11 +130,11 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
     n_features_in_ : int
         Number of features (columns) seen during :meth:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when `X` has feature
         names that are all strings.
 
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Per-feature mean of the data seen during :meth:`fit`, used by
         ``padding='mean'``.
 
