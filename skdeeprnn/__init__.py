@@ -1,6 +1,7 @@
 """skdeeprnn: deep recurrent networks for scikit-learn, trained by BPTT in NumPy."""
 
 from ._estimators import DeepRNNClassifier, DeepRNNRegressor
+from ._persistence import load_npz, save_npz
 from ._version import __version__
 from .preprocessing import SlidingWindowTransformer, make_windows
 
@@ -9,5 +10,7 @@ __all__ = [
     "DeepRNNRegressor",
     "SlidingWindowTransformer",
     "__version__",
+    "load_npz",
     "make_windows",
+    "save_npz",
 ]

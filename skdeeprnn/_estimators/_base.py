@@ -334,6 +334,8 @@ class BaseDeepRNN(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        if not reset:
+            self._check_n_timesteps(X)
         dtype = _DTYPES[self.dtype]
         if self.return_sequences:
             X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
@@ -359,6 +361,12 @@ class BaseDeepRNN(BaseEstimator):
                 "sample_weight sums to 0: at least one sample needs a positive weight."
             )
         return X, y, sample_weight
+
+    def _score_target(self, y):
+        """``y`` as an array for ``score``; None is an error that says so."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.score needs the true targets, but y is None.")
+        return np.asarray(y)
 
     # ------------------------------------------------------------- the model
     def _architecture(self, n_features, n_outputs):
@@ -412,6 +420,17 @@ class BaseDeepRNN(BaseEstimator):
 
     # ---------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental, classes=None):
+        # a call that fails (bad input, bad parameters) leaves a fitted model as it was:
+        # validation sets fitted attributes (n_features_in_, ...) before y and weights are checked
+        state = self.__dict__.copy()
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental, classes)
+        except (ValueError, TypeError):
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_checked(self, X, y, sample_weight, incremental, classes):
         fitted = hasattr(self, "network_")
         first = not (fitted and (incremental or self.warm_start))
         self._check_params()

@@ -43,7 +43,13 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             y = y.ravel()
         elif y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as exc:  # np.unique cannot order mixed types such as 1 and "a"
+            raise ValueError(
+                f"y mixes label types that cannot be compared ({exc}); use labels of one "
+                "type, e.g. all strings."
+            ) from exc
         if first:
             if classes is not None:
                 _check_partial_fit_first_call(self, classes)
@@ -57,11 +63,23 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                     f"but the data contains only one class: {lb.classes_.tolist()[0]!r}."
                 )
+            if classes is not None and lb.y_type_ != "multilabel-indicator":
+                outside = np.setdiff1d(np.unique(y), lb.classes_)
+                if outside.size:
+                    raise ValueError(
+                        f"y contains labels {outside.tolist()} that are not in classes="
+                        f"{lb.classes_.tolist()}."
+                    )
             self._label_binarizer = lb
             self.classes_ = lb.classes_
         else:
-            if type_of_target(y) == "multilabel-indicator" != self._label_binarizer.y_type_:
-                raise ValueError("y is multilabel but the model was fitted on single labels.")
+            was_multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+            if (type_of_target(y) == "multilabel-indicator") != was_multilabel:
+                raise ValueError(
+                    "y is " + ("not " if was_multilabel else "") + "a multilabel indicator, but "
+                    "the model was fitted on " + ("multilabel" if was_multilabel else "single")
+                    + " targets."
+                )
             if self._label_binarizer.y_type_ != "multilabel-indicator":
                 unseen = np.setdiff1d(np.unique(y), self.classes_)
                 if unseen.size:
@@ -177,7 +195,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         score : float
             Accuracy (subset accuracy for multilabel).
         """
-        return self._accuracy(y, self.predict(X), sample_weight)
+        return self._accuracy(self._score_target(y), self.predict(X), sample_weight)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -26,15 +26,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
 
     def _encode_targets(self, y, sample_weight, first, classes=None):
         """Scale ``y`` to zero (weighted) mean and unit variance per output."""
-        y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            raise ValueError(
-                f"{type(self).__name__} needs a numeric target y; got dtype {y.dtype}. "
-                "For class labels use DeepRNNClassifier."
-            )
-        y = y.astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or infinity.")
+        y = self._numeric_target(y)
         if self.return_sequences:
             if y.ndim not in (2, 3):
                 raise ValueError(f"y must be (n, T) or (n, T, k); got shape {y.shape}")
@@ -58,6 +50,20 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
                 f"{self._y_mean.shape[0]} output(s) and {self._y_ndim} dimension(s)."
             )
         return (Y - self._y_mean) / self._y_scale
+
+    def _numeric_target(self, y):
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y; got dtype {y.dtype}. "
+                "For class labels use DeepRNNClassifier."
+            )
+        y = y.astype(np.float64)
+        if np.isnan(y).any():
+            raise ValueError("y contains NaN.")
+        if np.isinf(y).any():
+            raise ValueError("y contains infinity.")
+        return y
 
     def _decode(self, scores):
         y = scores * self._y_scale.astype(scores.dtype) + self._y_mean.astype(scores.dtype)
@@ -116,6 +122,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         score : float
             R² of ``self.predict(X)`` against ``y``.
         """
+        y = self._numeric_target(self._score_target(y))
         return self._r2(y, self.predict(X), sample_weight)
 
     @available_if(_stochastic)

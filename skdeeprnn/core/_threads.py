@@ -10,21 +10,44 @@ projection, weight gradients) keep the caller's thread settings. The limit is
 only ever lowered, and restored on exit.
 """
 
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
 # multiply-adds of one step's GEMM (n * h * G * h) below which one thread is used
 SMALL_GEMM = 1 << 22
 
+# The BLAS thread count is process-wide. Threads predicting at once share one limit: the
+# first to enter lowers it, the last to leave restores it (a per-thread save/restore would
+# let a thread "restore" the lowered value and leave the process single-threaded).
+_lock = threading.Lock()
+_depth = 0
+_limiter = None
 _controller = None
+
+
+@contextmanager
+def _single_threaded_blas():
+    global _controller, _depth, _limiter
+    with _lock:
+        if _depth == 0:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                _controller = ThreadpoolController()
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 def recurrent_loop_threads(n, h, n_gates):
     """Context in which to run a time loop over ``(n, h) @ (h, n_gates * h)`` products."""
-    global _controller
     if n * h * h * n_gates > SMALL_GEMM:
         return nullcontext()
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return _single_threaded_blas()

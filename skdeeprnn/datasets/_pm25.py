@@ -236,6 +236,9 @@ def load_pm25(*, as_frame=True, return_X_y=False, fill_missing="none"):
             f"fill_missing must be one of {', '.join(map(repr, _FILL_OPTIONS))}; "
             f"got {fill_missing!r}."
         )
+    for name, value in (("as_frame", as_frame), ("return_X_y", return_X_y)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {value!r}.")
 
     frame = _read_pm25_frame()
     if fill_missing == "interpolate":
