@@ -111,12 +111,16 @@ for epoch in range(1, epochs + 1):
     model.partial_fit(X, y, classes=vocab)
     history["train"].append(np.exp(model.loss_ / STEPS))
     history["held out"].append(perplexity(model, X_held_out, y_held_out))
-    print(f"{epoch:5d}  {history['train'][-1]:9.3f}  {history['held out'][-1]:12.3f}  "
-          f"{time.perf_counter() - start:7.0f}")
+    print(
+        f"{epoch:5d}  {history['train'][-1]:9.3f}  {history['held out'][-1]:12.3f}  "
+        f"{time.perf_counter() - start:7.0f}"
+    )
 
 n_parameters = sum(w.size for w in model.weights_.values())
-print(f"{n_parameters:,} parameters; training perplexity, exact after the last epoch: "
-      f"{perplexity(model, X_first, y_first):.3f}")
+print(
+    f"{n_parameters:,} parameters; training perplexity, exact after the last epoch: "
+    f"{perplexity(model, X_first, y_first):.3f}"
+)
 
 # %%
 # Writing text

@@ -65,23 +65,25 @@ print(f"y {y.shape}: {list(y.columns)}")
 # one-hot columns suit a network better than the integer code of the textbook
 # example.
 numeric = ["pm2.5", "DEWP", "TEMP", "PRES", "Iws", "Is", "Ir"]
-pipe = Pipeline([
-    ("columns", ColumnTransformer([
+columns = ColumnTransformer(
+    [
         ("scale", StandardScaler(), numeric),
         ("wind", OneHotEncoder(sparse_output=False), ["cbwd"]),
-    ])),
-    ("window", SlidingWindowTransformer(window=24)),
-    ("rnn", DeepRNNRegressor(
-        cell="gru",
-        num_layers=1,
-        hidden_size=16,
-        learning_rate_init=0.002,
-        batch_size=128,
-        max_iter=3 if args.quick else 20,
-        dtype="float32",
-        random_state=0,
-    )),
-])
+    ]
+)
+rnn = DeepRNNRegressor(
+    cell="gru",
+    num_layers=1,
+    hidden_size=16,
+    learning_rate_init=0.002,
+    batch_size=128,
+    max_iter=3 if args.quick else 20,
+    dtype="float32",
+    random_state=0,
+)
+pipe = Pipeline(
+    [("columns", columns), ("window", SlidingWindowTransformer(window=24)), ("rnn", rnn)]
+)
 pipe  # noqa: B018 (the last expression of a cell: sphinx-gallery draws the pipeline)
 
 # %%

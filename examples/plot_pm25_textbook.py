@@ -68,19 +68,23 @@ X, y = make_windows(scaled, WINDOW, target="pm2.5")  # (43800, 24, 6), (43800,)
 X_train, y_train = X[:-N_TEST], y[:-N_TEST]
 X_test, y_test = X[-N_TEST:], y[-N_TEST:]
 test_times = features.index[-N_TEST:]  # the hour of each test target
-print(f"training windows {X_train.shape}, targets {features.index[WINDOW]} .. "
-      f"{features.index[-N_TEST - 1]}")
+print(
+    f"training windows {X_train.shape}, targets {features.index[WINDOW]} .. "
+    f"{features.index[-N_TEST - 1]}"
+)
 print(f"test windows     {X_test.shape}, targets {test_times[0]} .. {test_times[-1]}")
-print(f"every column min-max scaled with its 2010-2013 range, e.g. pm2.5 "
-      f"{low['pm2.5']:.0f} .. {high['pm2.5']:.0f} ug/m3 -> 0 .. 1")
+print(
+    f"every column min-max scaled with its 2010-2013 range, e.g. pm2.5 "
+    f"{low['pm2.5']:.0f} .. {high['pm2.5']:.0f} ug/m3 -> 0 .. 1"
+)
 
 # %%
 # The evaluation protocol
 # -----------------------
 # To forecast ``k`` hours ahead, the chapter cuts the 8,760 test windows into
 # consecutive blocks of ``k``. The first window of a block is scored as it is.
-# In the ``j``-th window of a block, the pm2.5 values of the ``j`` previous
-# hours of the block are *not* observed yet: they are replaced by the model's
+# In window ``j`` of a block (``j = 0, ..., k - 1``), the pm2.5 values of the
+# ``j`` previous hours of the block are *not* observed yet: they are replaced by the model's
 # own predictions for those hours (a recursive forecast), while the weather
 # inputs stay observed. So with ``k = 8`` the last prediction of a block is an
 # 8-hour-ahead forecast built on seven forecasts; ``k = 1`` is the plain
@@ -109,8 +113,8 @@ def recursive_forecast(predict, X, k, column=0):
     Returns
     -------
     y_pred : ndarray of shape (n_windows,)
-        Prediction for every window; within a block, the ``j``-th one uses
-        the block's ``j`` earlier predictions in place of observed values.
+        Prediction for every window; within a block, window ``j`` (from 0)
+        uses the block's ``j`` earlier predictions in place of observed values.
     """
     n = len(X)
     y_pred = np.empty(n)
@@ -176,8 +180,10 @@ baseline = horizon_scores(last_value, X_test, y_test)
 # the 26-parameter network ranged from about 0 to 0.66, that of the
 # 49-parameter network from 0.65 to 0.78. Everything else - inputs, window,
 # loss, optimizer, batch size, epochs - is the chapter's.
-print(f"target variance on the min-max scale {y_train.var():.5f}: the standardised loss is "
-      f"{1 / y_train.var():.0f} times the chapter's")
+print(
+    f"target variance on the min-max scale {y_train.var():.5f}: the standardised loss is "
+    f"{1 / y_train.var():.0f} times the chapter's"
+)
 
 # The chapter's table: R² ("accuracy") and loss on the 2014 test year, by horizon.
 # The loss of the 49-parameter network was not published.
@@ -232,8 +238,10 @@ for name, estimator in textbook.items():
         estimator.fit(X_train, y_train)
     textbook_scores[name] = horizon_scores(estimator.predict, X_test, y_test)
     shapes = ", ".join(f"{key} {w.shape}" for key, w in estimator.weights_.items())
-    print(f"  {n_parameters(estimator)} parameters stored, {n_free_parameters(estimator)} free: "
-          f"{shapes}")
+    print(
+        f"  {n_parameters(estimator)} parameters stored, {n_free_parameters(estimator)} free: "
+        f"{shapes}"
+    )
 
 # %%
 # Reproduction table
@@ -249,11 +257,15 @@ def fmt(value, width=9):
 
 def print_reproduction_table():
     """R² and loss by horizon: published vs ours for both networks, and the baseline."""
-    for title, key, published in (("R² (accuracy)", "r2", PUBLISHED_R2),
-                                  ("loss = MSE/2", "loss", PUBLISHED_LOSS)):
+    for title, key, published in (
+        ("R² (accuracy)", "r2", PUBLISHED_R2),
+        ("loss = MSE/2", "loss", PUBLISHED_LOSS),
+    ):
         print(f"\n{title}, 2014 test year, recursive forecast, min-max scale")
-        print(f"{'horizon':>7} | {'26 pub.':>9} {'26 ours':>9} | {'49 pub.':>9} {'49 ours':>9}"
-              f" | {'last val.':>9}")
+        print(
+            f"{'horizon':>7} | {'26 pub.':>9} {'26 ours':>9} | {'49 pub.':>9} {'49 ours':>9}"
+            f" | {'last val.':>9}"
+        )
         for k in HORIZONS:
             cells = [
                 f"{fmt(published[name].get(k))} {fmt(textbook_scores[name][k][key])}"
@@ -315,9 +327,11 @@ results = pd.DataFrame(search.cv_results_)
 results = results.sort_values("rank_test_score")
 print("cross-validated mean R² over the horizons (training years only)")
 for _, row in results.iterrows():
-    print(f"  {row['param_cell']:>4} layers={row['param_num_layers']} "
-          f"hidden={row['param_hidden_size']:>2}: {row['mean_test_score']:.4f} "
-          f"± {row['std_test_score']:.4f}  ({row['mean_fit_time']:.0f} s per fit)")
+    print(
+        f"  {row['param_cell']:>4} layers={row['param_num_layers']} "
+        f"hidden={row['param_hidden_size']:>2}: {row['mean_test_score']:.4f} "
+        f"± {row['std_test_score']:.4f}  ({row['mean_fit_time']:.0f} s per fit)"
+    )
 print(f"best: {search.best_params_}, {n_parameters(best)} parameters")
 
 # %%
@@ -329,16 +343,20 @@ best_scores = horizon_scores(best.predict, X_test, y_test)
 def print_best_table():
     """R² and loss of the chosen model by horizon, with the published best and the baseline."""
     print(f"\nour model ({search.best_params_}) on the 2014 test year")
-    print(f"{'horizon':>7} | {'R² ours':>9} {'best pub.':>9} {'last val.':>9} | "
-          f"{'loss ours':>9} {'26 pub.':>9} {'last val.':>9} | beats both")
+    print(
+        f"{'horizon':>7} | {'R² ours':>9} {'best pub.':>9} {'last val.':>9} | "
+        f"{'loss ours':>9} {'26 pub.':>9} {'last val.':>9} | beats both"
+    )
     wins = []
     for k in HORIZONS:
         published = max(PUBLISHED_R2["26"][k], PUBLISHED_R2["49"][k])
         r2 = best_scores[k]["r2"]
         wins.append(r2 > published and r2 > baseline[k]["r2"])
-        print(f"{k:>5} h | {fmt(r2)} {fmt(published)} {fmt(baseline[k]['r2'])} | "
-              f"{fmt(best_scores[k]['loss'])} {fmt(PUBLISHED_LOSS['26'][k])} "
-              f"{fmt(baseline[k]['loss'])} | {'yes' if wins[-1] else 'NO'}")
+        print(
+            f"{k:>5} h | {fmt(r2)} {fmt(published)} {fmt(baseline[k]['r2'])} | "
+            f"{fmt(best_scores[k]['loss'])} {fmt(PUBLISHED_LOSS['26'][k])} "
+            f"{fmt(baseline[k]['loss'])} | {'yes' if wins[-1] else 'NO'}"
+        )
     verdict = "beats" if all(wins) else "does NOT beat"
     print(f"The chosen model {verdict} every published row and the baseline at every horizon.")
 
@@ -366,10 +384,16 @@ except ImportError:
 if plt is not None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, estimator in textbook.items():
-        ax.plot(np.arange(1, estimator.n_iter_ + 1), estimator.loss_curve_,
-                label=f"chapter's {name}-parameter RNN, SGD")
-    ax.plot(np.arange(1, best.n_iter_ + 1), best.loss_curve_,
-            label=f"ours: {best.cell}, {best.num_layers}x{best.hidden_size}, Adam")
+        ax.plot(
+            np.arange(1, estimator.n_iter_ + 1),
+            estimator.loss_curve_,
+            label=f"chapter's {name}-parameter RNN, SGD",
+        )
+    ax.plot(
+        np.arange(1, best.n_iter_ + 1),
+        best.loss_curve_,
+        label=f"ours: {best.cell}, {best.num_layers}x{best.hidden_size}, Adam",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (standardised target)")

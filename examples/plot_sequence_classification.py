@@ -110,8 +110,7 @@ for label, row in zip(gru.classes_, cm, strict=True):
 # marker through 20 noisy steps without gates: its gradients through time
 # vanish or explode, its training is unstable and it ends far behind the GRU.
 last_steps = LogisticRegression().fit(X_train[:, -4:, 0], y_train)
-print(f"logistic regression on the last 4 steps: "
-      f"{last_steps.score(X_test[:, -4:, 0], y_test):.3f}")
+print(f"logistic regression on the last 4 steps: {last_steps.score(X_test[:, -4:, 0], y_test):.3f}")
 
 rnn = DeepRNNClassifier(
     cell="rnn",
