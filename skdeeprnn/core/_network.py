@@ -215,24 +215,32 @@ class StackedRNN:
                 mask /= keep
                 inp = inp * mask
             inp2d = inp.reshape(T * n, -1)
-            out = np.empty((T, n, h * len(arch.directions)), dtype=dtype)
+            # one direction without a skip: the layer's output is a view of the states
+            out_is_states = len(arch.directions) == 1 and not (arch.residual and k > 0)
+            if not out_is_states:
+                out = np.empty((T, n, h * len(arch.directions)), dtype=dtype)
+            scale = self.cell.gate_scale(h, dtype)
             dir_caches = []
             for j, sfx in enumerate(arch.directions):
                 reverse = sfx == "_reverse"
                 W_ih = P[f"weight_ih_l{k}{sfx}"]
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
+                if scale is not None:  # the cell's pre-activation scaling, folded into W_ih
+                    W_ih = W_ih * scale[:, None]
                 xp = inp2d @ W_ih.T
                 b_hh = None
                 if arch.bias:
-                    xp += P[f"bias_ih_l{k}{sfx}"]
                     b_hh = P[f"bias_hh_l{k}{sfx}"]
-                    if self.cell.folds_hidden_bias:
-                        xp += b_hh
+                    b = self.cell.input_bias(P[f"bias_ih_l{k}{sfx}"], b_hh)
+                    xp += b if scale is None else b * scale
                 xp = xp.reshape(T, n, -1)
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
                     H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse)
                 outs, _ = state_slices(T, reverse)
-                out[:, :, j * h : (j + 1) * h] = H[outs]
+                if out_is_states:
+                    out = H[outs]
+                else:
+                    out[:, :, j * h : (j + 1) * h] = H[outs]
                 if keep_cache:
                     dir_caches.append((H, cell_cache))
             if arch.residual and k > 0:
@@ -329,7 +337,10 @@ class StackedRNN:
                 np.matmul(dHP2.T, H[prevs].reshape(T * n, h), out=Gd[f"weight_hh_l{k}{sfx}"])
                 if arch.bias:
                     dXP2.sum(axis=0, out=Gd[f"bias_ih_l{k}{sfx}"])
-                    dHP2.sum(axis=0, out=Gd[f"bias_hh_l{k}{sfx}"])
+                    if dHP is dXP:
+                        Gd[f"bias_hh_l{k}{sfx}"][...] = Gd[f"bias_ih_l{k}{sfx}"]
+                    else:
+                        dHP2.sum(axis=0, out=Gd[f"bias_hh_l{k}{sfx}"])
                 if k > 0:
                     d = dXP2 @ W_ih
                     if dinp is None:
