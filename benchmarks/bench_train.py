@@ -18,8 +18,8 @@ magnitude when both live in one process on a small machine; see the README).
 
 Printed: seconds per epoch (total / epochs, and the median of the epochs after
 the first), prediction throughput (the whole training set in batches of 1024,
-best of 3), peak training memory (growth of the peak RSS during the timed
-training over the RSS after imports, data creation and a tiny warm-up fit),
+best of 3), peak training memory (growth of the peak RSS during a tiny
+warm-up fit and the timed training over the RSS after imports and data),
 and our achieved GFLOP/s against a large GEMM measured in the same run.
 
 Run ``python benchmarks/bench_train.py --help``; see benchmarks/README.md.
@@ -281,19 +281,23 @@ def warm_up_torch(cfg, dtype_name, X, y):
 def measure_side(side, cfg, dtype_name, pred_repeats):
     """Train and predict with one side; return a dict of timings and the training peak memory.
 
-    Memory: after imports, data creation and a tiny warm-up fit the kernel's
-    peak-RSS mark is reset to the current RSS (``/proc/self/clear_refs``); the
-    peak is read again right after the timed training, and the growth is
-    reported. Without clear_refs, ``ru_maxrss`` minus the RSS before is used.
+    Memory: after imports and data creation (for torch: the tensors, sharing
+    the NumPy data, and the model) the kernel's peak-RSS mark is reset to the
+    current RSS (``/proc/self/clear_refs``); the peak is read again right after
+    the timed training, and its growth over that RSS is reported. The tiny
+    warm-up fit (same batch size) runs inside that window: measuring from
+    after it would credit whichever side keeps the warm-up's memory in its
+    allocator with using none. Without clear_refs, ``ru_maxrss`` minus the RSS
+    before is used.
     """
     X, y = make_data(cfg, np.dtype(dtype_name))
-    (warm_up_ours if side == "ours" else warm_up_torch)(cfg, dtype_name, X, y)
     if side == "torch":
         Xt, Yt = torch_tensors(X, y)
         model = make_torch(cfg, dtype_name)
     gc.collect()
     rss0, _ = rss_kib()
     reset = reset_peak_rss()
+    (warm_up_ours if side == "ours" else warm_up_torch)(cfg, dtype_name, X, y)
     res = {}
     if side == "ours":
         est, total, epoch_times = fit_ours(cfg, dtype_name, X, y, cfg.epochs)

@@ -535,7 +535,6 @@ class BaseDeepRNN(BaseEstimator):
             self._optimizer = self._make_optimizer()
         if not incremental:
             self._no_improvement_count = 0
-        Xt, Yt = self._time_major(X[train], Y[train])
         sw_train = sample_weight[train]
         n_train = len(train)
         batch_size = min(200, n_train) if self.batch_size == "auto" else min(self.batch_size,
@@ -548,7 +547,7 @@ class BaseDeepRNN(BaseEstimator):
         for _ in range(epochs):
             start = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                epoch_loss, diverged = self._run_epoch(Xt, Yt, sw_train, batch_size)
+                epoch_loss, diverged = self._run_epoch(X, Y, train, sw_train, batch_size)
             if diverged:
                 self._theta[...] = lowest_theta
                 warnings.warn(
@@ -602,17 +601,19 @@ class BaseDeepRNN(BaseEstimator):
                 stacklevel=3,
             )
 
-    def _run_epoch(self, Xt, Yt, sample_weight, batch_size):
-        """One pass over the data in minibatches; returns ``(mean loss, diverged)``.
+    def _run_epoch(self, X, Y, rows, sample_weight, batch_size):
+        """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged)``.
 
-        Stops at the first batch whose loss, gradient or update is not finite
-        and reports it as diverged; the caller restores good weights.
+        ``sample_weight`` holds the weights of ``rows``. Each minibatch is
+        gathered into the core's time-major layout as it is used, so training
+        never holds a second copy of the data. Stops at the first batch whose
+        loss, gradient or update is not finite and reports it as diverged; the
+        caller restores good weights.
         """
-        n = Xt.shape[1]
+        n = len(rows)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         theta, net, opt = self._theta, self.network_, self._optimizer
         loss_name = self._loss_name()
-        seq = Yt.ndim == 3
         total, weight_seen = 0.0, 0.0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
@@ -620,8 +621,7 @@ class BaseDeepRNN(BaseEstimator):
             w = sw.sum()
             if w == 0:
                 continue
-            Xb = Xt[:, idx]
-            Yb = Yt[:, idx] if seq else Yt[idx]
+            Xb, Yb = self._time_major(X[rows[idx]], Y[rows[idx]])
             value, grad = net.loss_and_grad(
                 theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng
             )
