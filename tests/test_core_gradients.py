@@ -328,3 +328,61 @@ def test_orthogonal_init():
     for g in range(3):
         block = W[g * 4 : (g + 1) * 4]
         np.testing.assert_allclose(block @ block.T, np.eye(4), atol=1e-12)
+
+
+# ------------------------------------------------------ workspace and chunked backward
+WORKSPACE_CONFIGS = [
+    dict(cell="rnn"), dict(cell="rnn", nonlinearity="relu", bidirectional=True),
+    dict(cell="lstm", bidirectional=True, return_sequences=True),
+    dict(cell="gru", residual=True, layer_norm=True), dict(cell="lstm", dropout=0.5),
+    dict(cell="gru", bidirectional=True, bias=False),
+]
+
+
+@pytest.mark.parametrize("config", WORKSPACE_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+def test_workspace_reuse_gives_the_results_of_fresh_arrays(config):
+    """A workspace's arrays are overwritten by each call: nothing stale may leak into the next."""
+    from skdeeprnn.core import Workspace
+
+    arch = Architecture(D, (3, 4, 4), K, **config)
+    net = StackedRNN(arch)
+    rng = np.random.RandomState(0)
+    theta = net.init_params(rng) * 2.0
+    workspace = Workspace()
+    # same shape twice (buffers reused), then a smaller batch (buffers replaced), then back
+    for n in (5, 5, 2, 5):
+        X = rng.normal(size=(T, n, D))
+        Y = rng.normal(size=(T, n, K) if arch.return_sequences else (n, K))
+        expected = net.loss_and_grad(theta, X, Y, "squared_error", training=True,
+                                     random_state=np.random.RandomState(n))
+        got = net.loss_and_grad(theta, X, Y, "squared_error", training=True,
+                                random_state=np.random.RandomState(n), workspace=workspace)
+        assert got[0] == expected[0]
+        np.testing.assert_array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_backward_in_chunks_of_steps_is_exact(cell, bidirectional, monkeypatch):
+    """Chunks of one step, of a few steps and of the whole sequence give the same gradient."""
+    from skdeeprnn.core import _cells
+
+    arch = Architecture(D, (3, 2), K, cell=cell, bidirectional=bidirectional,
+                        return_sequences=True)
+    net = StackedRNN(arch)
+    rng = np.random.RandomState(1)
+    theta = net.init_params(rng) * 2.0
+    X = rng.normal(size=(7, 4, D))
+    Y = rng.normal(size=(7, 4, K))
+    step_bytes = _cells.make_cell(cell).n_gates * 3 * 4 * 8  # first layer: h=3, n=4, float64
+    grads = []
+    for chunk_bytes in (1, int(2.5 * step_bytes), 1 << 30):  # 1 step, 2 steps, all 7 steps
+        monkeypatch.setattr(_cells, "CHUNK_BYTES", chunk_bytes)
+        grads.append(net.loss_and_grad(theta, X, Y, "squared_error")[1])
+    np.testing.assert_array_equal(grads[0], grads[2])
+    np.testing.assert_array_equal(grads[1], grads[2])
+    # and the chunked gradient is the right one
+    def f(th):
+        return net.loss_and_grad(th, X, Y, "squared_error")
+    monkeypatch.setattr(_cells, "CHUNK_BYTES", 1)
+    assert _relative_error(f, theta) <= 1e-6

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._version import __version__
-from ..core import SGD, Adam, Architecture, StackedRNN, clip_by_global_norm
+from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
 from . import _interop
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -467,15 +467,30 @@ class BaseDeepRNN(BaseEstimator):
         Yt = np.ascontiguousarray(np.swapaxes(Y, 0, 1)) if Y.ndim == 3 else Y
         return Xt, Yt
 
+    @staticmethod
+    def _gather_batch(X3, Y, rows, workspace):
+        """Rows ``rows`` of ``X3`` (n, T, d) and ``Y`` in the core's time-major layout."""
+        m = len(rows)
+        Xb = workspace.empty("X_batch", (X3.shape[1], m, X3.shape[2]), X3.dtype)
+        # mode="clip": rows are valid, and "raise" would gather into a temporary first
+        np.take(np.swapaxes(X3, 0, 1), rows, axis=1, out=Xb, mode="clip")
+        if Y.ndim == 3:
+            Yb = workspace.empty("Y_batch", (Y.shape[1], m, Y.shape[2]), Y.dtype)
+            np.take(np.swapaxes(Y, 0, 1), rows, axis=1, out=Yb, mode="clip")
+        else:
+            Yb = Y[rows]
+        return Xb, Yb
+
     def _fit_lbfgs(self, X, Y, sample_weight):
         Xt, Yt = self._time_major(X, Y)
         net, dtype = self.network_, self._theta.dtype
         loss_name = self._loss_name()
+        workspace = Workspace()
 
         def objective(theta):
             value, grad = net.loss_and_grad(
                 theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, self.alpha,
-                training=False,
+                training=False, workspace=workspace,
             )
             return value, grad.astype(np.float64)
 
@@ -540,6 +555,7 @@ class BaseDeepRNN(BaseEstimator):
         batch_size = min(200, n_train) if self.batch_size == "auto" else min(self.batch_size,
                                                                                n_train)
         epochs = 1 if incremental else self.max_iter
+        workspace = Workspace()
         best_theta = None
         # weights of the epoch with the lowest training loss: what divergence falls back to
         lowest_theta = self._theta.copy()
@@ -547,7 +563,8 @@ class BaseDeepRNN(BaseEstimator):
         for _ in range(epochs):
             start = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                epoch_loss, diverged = self._run_epoch(X, Y, train, sw_train, batch_size)
+                epoch_loss, diverged = self._run_epoch(X, Y, train, sw_train, batch_size,
+                                                       workspace)
             if diverged:
                 self._theta[...] = lowest_theta
                 warnings.warn(
@@ -601,12 +618,13 @@ class BaseDeepRNN(BaseEstimator):
                 stacklevel=3,
             )
 
-    def _run_epoch(self, X, Y, rows, sample_weight, batch_size):
+    def _run_epoch(self, X, Y, rows, sample_weight, batch_size, workspace):
         """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged)``.
 
         ``sample_weight`` holds the weights of ``rows``. Each minibatch is
         gathered into the core's time-major layout as it is used, so training
-        never holds a second copy of the data. Stops at the first batch whose
+        never holds a second copy of the data; ``workspace`` holds the arrays
+        that every minibatch reuses. Stops at the first batch whose
         loss, gradient or update is not finite and reports it as diverged; the
         caller restores good weights.
         """
@@ -621,9 +639,10 @@ class BaseDeepRNN(BaseEstimator):
             w = sw.sum()
             if w == 0:
                 continue
-            Xb, Yb = self._time_major(X[rows[idx]], Y[rows[idx]])
+            Xb, Yb = self._gather_batch(X, Y, rows[idx], workspace)
             value, grad = net.loss_and_grad(
-                theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng
+                theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng,
+                workspace=workspace,
             )
             norm = clip_by_global_norm(grad, self.clip_grad_norm)
             if not (np.isfinite(value) and np.isfinite(norm)):

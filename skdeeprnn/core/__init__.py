@@ -9,6 +9,7 @@ from ._losses import LOSSES, weighted_loss
 from ._network import Architecture, StackedRNN, build_layout
 from ._optimizers import SGD, Adam, clip_by_global_norm
 from ._params import ParamLayout
+from ._workspace import Workspace
 
 __all__ = [
     "Adam",
@@ -20,6 +21,7 @@ __all__ = [
     "RNNCell",
     "SGD",
     "StackedRNN",
+    "Workspace",
     "build_layout",
     "clip_by_global_norm",
     "make_cell",

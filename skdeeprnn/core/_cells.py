@@ -1,16 +1,23 @@
 """Recurrent cells: the time loop of one layer in one direction.
 
 Each cell receives the input projection of the whole sequence, computed by the
-layer with one GEMM (``xp = X @ W_ih.T + b``, shape ``(T, n, G*h)``), and runs
+layer beforehand (``xp[t] = W_ih @ x_t + b``, shape ``(T, G*h, n)``), and runs
 only the recurrent part in the time loop. Backward returns the gradients of the
 gate pre-activations for all steps, from which the layer gets ``dW_ih``,
-``dW_hh``, the biases and the gradient to the layer below with one GEMM each.
+``dW_hh``, the biases and the gradient to the layer below without a time loop.
 
 Formulas, gate order and weight layout are PyTorch's ``nn.RNN``, ``nn.LSTM``
 and ``nn.GRU``.
 
-Two choices keep the number of NumPy calls per time step low, since at the
-sizes people fit each call costs more in overhead than in arithmetic
+Arrays are feature-major inside the core: one step of a sequence batch is
+``(features, n)``, so each gate of a step is a contiguous ``(h, n)`` block and
+every elementwise operation runs as one flat loop. (Batch-major ``(n, G*h)``
+steps make each gate a strided view, on which NumPy's elementwise operations
+were measured 2-3x slower at ``n = h = 64``.) The recurrent product is
+``W_hh @ h_{t-1}``, a ``(G*h, h) @ (h, n)`` GEMM.
+
+Three more choices keep the cost of a time step low, since at the sizes people
+fit each NumPy call costs as much in overhead as in arithmetic
 (``benchmarks/profile_train.py --steps``):
 
 - Sigmoids are computed as ``0.5 + 0.5 * tanh(x / 2)``. NumPy's ``tanh`` is
@@ -18,10 +25,12 @@ sizes people fit each call costs more in overhead than in arithmetic
   ``scipy.special.expit`` in float64, 10x in float32), and the ``x / 2`` is
   folded into the weights (:meth:`LSTMCell.gate_scale`), so all of an LSTM's
   gates take one ``tanh`` call per step.
-- Backward first computes, for all steps at once, every factor of the gate
-  derivatives that depends only on the forward pass (``sigma * (1 - sigma)``,
-  ``1 - tanh^2``, ...); the loop then only multiplies them by the gradient
-  flowing back in time.
+- Backward first computes, for a chunk of steps at a time, every factor of the
+  gate derivatives that depends only on the forward pass (``sigma * (1 -
+  sigma)``, ``1 - tanh^2``, ...); the loop then only multiplies them by the
+  gradient flowing back in time.
+- Every array comes from a workspace (:mod:`skdeeprnn.core._workspace`), so a
+  training loop reuses them from one minibatch to the next.
 
 A direction is "forward" (steps ``0 … T-1``) or "reverse" (steps ``T-1 … 0``).
 States live in a buffer ``H`` of ``T + 1`` slots: the forward direction writes
@@ -31,6 +40,12 @@ the outputs in time order and the previous states are both contiguous slices.
 """
 
 import numpy as np
+
+from ._workspace import FRESH
+
+# Backward fills in the forward-only factors of the gate derivatives for a chunk of steps
+# at a time, so that a chunk's gates are still in cache when the loop reads them.
+CHUNK_BYTES = 1 << 19
 
 
 def _steps(T, reverse):
@@ -51,11 +66,36 @@ def state_slices(T, reverse):
     return slice(1, T + 1), slice(0, T)
 
 
+def _backward_chunks(T, reverse, step_size, dtype):
+    """Time slices of a few steps in the order backward visits them, with their steps.
+
+    A chunk's gate arrays (``step_size`` values per step) stay within
+    :data:`CHUNK_BYTES`.
+    """
+    size = max(1, CHUNK_BYTES // (step_size * np.dtype(dtype).itemsize))
+    starts = range(0, T, size)
+    if not reverse:  # backward walks the forward direction from its last step
+        starts = reversed(starts)
+    for lo in starts:
+        hi = min(lo + size, T)
+        yield slice(lo, hi), (range(lo, hi) if reverse else range(hi - 1, lo - 1, -1))
+
+
 def _sigmoid_scale(n_gates, h, sigmoid_gates, dtype):
-    """Per-column factor of the pre-activations: 0.5 for sigmoid gates, 1 for tanh gates."""
+    """Per-row factor of the pre-activations: 0.5 for sigmoid gates, 1 for tanh gates."""
     scale = np.ones((n_gates, h), dtype=dtype)
     scale[list(sigmoid_gates)] = 0.5
     return scale.ravel()
+
+
+def _initial_gradient(dh_last, shape, dtype, buf):
+    """Start the gradient carried back in time from ``dh_last`` (None: zeros)."""
+    dh = buf.empty("dh", shape, dtype)
+    if dh_last is None:
+        dh.fill(0)
+    else:
+        np.copyto(dh, dh_last)
+    return dh
 
 
 def _sigmoid_from_tanh(a):
@@ -83,25 +123,27 @@ class RNNCell:
         self.nonlinearity = nonlinearity
 
     def gate_scale(self, h, dtype):
-        """Factor per column of the input projection (None: the projection is used as is)."""
+        """Factor per row of the input projection (None: the projection is used as is)."""
         return None
 
     def input_bias(self, b_ih, b_hh):
-        """What the layer adds to the input projection: here both biases."""
+        """Return what the layer adds to the input projection: here both biases."""
         return b_ih + b_hh
 
-    def forward(self, xp, W_hh, b_hh, reverse):
-        """Run the time loop, overwriting ``xp`` (T, n, h); return the state buffer and cache."""
-        T, n, h = xp.shape
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+        """Run the time loop, overwriting ``xp`` (T, h, n); return the state buffer and cache.
+
+        ``buf`` provides the arrays (see :mod:`skdeeprnn.core._workspace`).
+        """
+        T, h, n = xp.shape
         out, prev, init = _slots(T, reverse)
-        H = np.empty((T + 1, n, h), dtype=xp.dtype)
+        H = buf.empty("H", (T + 1, h, n), xp.dtype)
         H[init] = 0.0
-        W_hh_T = W_hh.T
-        tmp = np.empty((n, h), dtype=xp.dtype)
+        tmp = buf.empty("tmp", (h, n), xp.dtype)
         relu = self.nonlinearity == "relu"
         for t in _steps(T, reverse):
             a = xp[t]
-            np.matmul(H[prev(t)], W_hh_T, out=tmp)
+            np.matmul(W_hh, H[prev(t)], out=tmp)
             a += tmp
             if relu:
                 np.maximum(a, 0.0, out=H[out(t)])
@@ -109,31 +151,32 @@ class RNNCell:
                 np.tanh(a, out=H[out(t)])
         return H, None
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
         """Gradients of the pre-activations for every step.
 
-        ``dH`` (T, n, h) is the gradient arriving at each step's output from
+        ``dH`` (T, h, n) is the gradient arriving at each step's output from
         above (or None), ``dh_last`` the gradient arriving at the last processed
         step's output (or None). Returns ``(dXP, dHP)``: gradients with respect
         to the input projection and the hidden projection (the same array here).
         """
         T = H.shape[0] - 1
-        n, h = H.shape[1], H.shape[2]
+        h, n = H.shape[1], H.shape[2]
         outs, _ = state_slices(T, reverse)
         # the activation's derivative at every step, from the outputs: 1 - h^2 or [h > 0]
-        dPre = np.empty((T, n, h), dtype=H.dtype)
+        dPre = buf.empty("dPre", (T, h, n), H.dtype)
         if self.nonlinearity == "relu":
             np.greater(H[outs], 0.0, out=dPre)
         else:
             np.multiply(H[outs], H[outs], out=dPre)
             np.subtract(1.0, dPre, out=dPre)
-        dh = np.zeros((n, h), dtype=H.dtype) if dh_last is None else dh_last.copy()
+        W_hh_T = W_hh.T
+        dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         for t in _steps(T, not reverse):
             if dH is not None:
                 dh += dH[t]
             dp = dPre[t]
             dp *= dh
-            np.matmul(dp, W_hh, out=dh)
+            np.matmul(W_hh_T, dp, out=dh)
         return dPre, dPre
 
 
@@ -153,80 +196,84 @@ class LSTMCell:
     n_gates = 4
 
     def gate_scale(self, h, dtype):
-        """0.5 for the columns of i, f and o (sigmoid through tanh), 1 for g."""
+        """0.5 for the rows of i, f and o (sigmoid through tanh), 1 for g."""
         return _sigmoid_scale(4, h, (0, 1, 3), dtype)
 
     def input_bias(self, b_ih, b_hh):
-        """What the layer adds to the input projection: both biases."""
+        """Return what the layer adds to the input projection: both biases."""
         return b_ih + b_hh
 
-    def forward(self, xp, W_hh, b_hh, reverse):
-        """Run the time loop on the scaled projection ``xp`` (T, n, 4h), which becomes the gates."""
-        T, n, G = xp.shape
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+        """Run the time loop on the scaled projection ``xp`` (T, 4h, n), which becomes the gates."""
+        T, G, n = xp.shape
         h = G // 4
         out, prev, init = _slots(T, reverse)
-        H = np.empty((T + 1, n, h), dtype=xp.dtype)
-        C = np.empty((T + 1, n, h), dtype=xp.dtype)
-        TC = np.empty((T, n, h), dtype=xp.dtype)
+        H = buf.empty("H", (T + 1, h, n), xp.dtype)
+        C = buf.empty("C", (T + 1, h, n), xp.dtype)
+        TC = buf.empty("TC", (T, h, n), xp.dtype)
         H[init] = 0.0
         C[init] = 0.0
-        W_hh_T = (W_hh * self.gate_scale(h, xp.dtype)[:, None]).T
-        tmp = np.empty((n, G), dtype=xp.dtype)
-        ig = np.empty((n, h), dtype=xp.dtype)
+        W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
+        tmp = buf.empty("tmp", (G, n), xp.dtype)
+        ig = buf.empty("ig", (h, n), xp.dtype)
         for t in _steps(T, reverse):
             a = xp[t]
-            np.matmul(H[prev(t)], W_hh_T, out=tmp)
+            np.matmul(W_scaled, H[prev(t)], out=tmp)
             a += tmp
             np.tanh(a, out=a)
-            _sigmoid_from_tanh(a[:, : 2 * h])
-            _sigmoid_from_tanh(a[:, 3 * h :])
+            _sigmoid_from_tanh(a[: 2 * h])
+            _sigmoid_from_tanh(a[3 * h :])
             c = C[out(t)]
-            np.multiply(a[:, h : 2 * h], C[prev(t)], out=c)
-            np.multiply(a[:, :h], a[:, 2 * h : 3 * h], out=ig)
+            np.multiply(a[h : 2 * h], C[prev(t)], out=c)
+            np.multiply(a[:h], a[2 * h : 3 * h], out=ig)
             c += ig
             np.tanh(c, out=TC[t])
-            np.multiply(a[:, 3 * h :], TC[t], out=H[out(t)])
+            np.multiply(a[3 * h :], TC[t], out=H[out(t)])
         return H, (xp, C, TC)
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
         """Gradients of the gate pre-activations; see :meth:`RNNCell.backward`."""
         gates, C, TC = cache
-        T, n, G = gates.shape
+        T, G, n = gates.shape
         h = G // 4
         _, prevs = state_slices(T, reverse)
-        g4 = gates.reshape(T, n, 4, h)
-        i, f, g, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-        # dG[t] = [dc * g * i(1-i), dc * c_prev * f(1-f), dc * i(1-g^2), dh * tanh(c) * o(1-o)]:
-        # fill in every factor but dc and dh for all steps now, multiply in the loop
-        dG = np.empty((T, n, G), dtype=H.dtype)
-        d4 = dG.reshape(T, n, 4, h)
-        for k, (s, factor) in enumerate(((i, g), (f, C[prevs]), (None, i), (o, TC))):
-            dk = d4[:, :, k]
-            if s is None:  # tanh gate g
-                np.multiply(g, g, out=dk)
-                np.subtract(1.0, dk, out=dk)
-            else:
-                np.subtract(1.0, s, out=dk)
-                dk *= s
-            dk *= factor
-        # what dh contributes to dc: o * (1 - tanh(c)^2)
-        dc_from_dh = np.multiply(TC, TC)
-        np.subtract(1.0, dc_from_dh, out=dc_from_dh)
-        dc_from_dh *= o
-        dh = np.zeros((n, h), dtype=H.dtype) if dh_last is None else dh_last.copy()
-        dc = np.zeros((n, h), dtype=H.dtype)
-        tmp = np.empty((n, h), dtype=H.dtype)
-        dc_b = dc[:, None, :]
-        for t in _steps(T, not reverse):
-            if dH is not None:
-                dh += dH[t]
-            np.multiply(dh, dc_from_dh[t], out=tmp)
-            dc += tmp
-            dt = d4[t]
-            dt[:, 3] *= dh
-            dt[:, :3] *= dc_b
-            dc *= f[t]
-            np.matmul(dG[t], W_hh, out=dh)
+        g4 = gates.reshape(T, 4, h, n)
+        C_prev = C[prevs]
+        dG = buf.empty("dG", (T, G, n), H.dtype)
+        d4 = dG.reshape(T, 4, h, n)
+        W_hh_T = W_hh.T
+        dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
+        dc = buf.zeros("dc", (h, n), H.dtype)
+        tmp = buf.empty("tmp", (h, n), H.dtype)
+        dc_from_dh = buf.empty("dc_from_dh", (T, h, n), H.dtype)
+        for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
+            i, f, g, o = g4[sl, 0], g4[sl, 1], g4[sl, 2], g4[sl, 3]
+            # dG[t] = [dc * g i(1-i), dc * c_prev f(1-f), dc * i(1-g^2), dh * tanh(c) o(1-o)]:
+            # every factor but dc and dh, for the chunk's steps at once
+            for k, (s, factor) in enumerate(((i, g), (f, C_prev[sl]), (None, i), (o, TC[sl]))):
+                dk = d4[sl, k]
+                if s is None:  # tanh gate g
+                    np.multiply(g, g, out=dk)
+                    np.subtract(1.0, dk, out=dk)
+                else:
+                    np.subtract(1.0, s, out=dk)
+                    dk *= s
+                dk *= factor
+            # what dh contributes to dc: o * (1 - tanh(c)^2)
+            dfh = dc_from_dh[sl]
+            np.multiply(TC[sl], TC[sl], out=dfh)
+            np.subtract(1.0, dfh, out=dfh)
+            dfh *= o
+            for t in steps:
+                if dH is not None:
+                    dh += dH[t]
+                np.multiply(dh, dc_from_dh[t], out=tmp)
+                dc += tmp
+                dt = d4[t]
+                dt[3] *= dh
+                dt[:3] *= dc
+                dc *= g4[t, 1]
+                np.matmul(W_hh_T, dG[t], out=dh)
         return dG, dG
 
 
@@ -247,43 +294,43 @@ class GRUCell:
     n_gates = 3
 
     def gate_scale(self, h, dtype):
-        """0.5 for the columns of r and z (sigmoid through tanh), 1 for n."""
+        """0.5 for the rows of r and z (sigmoid through tanh), 1 for n."""
         return _sigmoid_scale(3, h, (0, 1), dtype)
 
     def input_bias(self, b_ih, b_hh):
-        """What the layer adds to the input projection: ``b_ih`` and ``b_hh`` of r and z."""
+        """Return what the layer adds to the input projection: ``b_ih``, and ``b_hh`` of r, z."""
         h = b_hh.shape[0] // 3
         bias = b_ih.copy()
         bias[: 2 * h] += b_hh[: 2 * h]
         return bias
 
-    def forward(self, xp, W_hh, b_hh, reverse):
-        """Run the time loop on the scaled projection ``xp`` (T, n, 3h); it becomes r, z, n."""
-        T, n, G = xp.shape
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+        """Run the time loop on the scaled projection ``xp`` (T, 3h, n); it becomes r, z, n."""
+        T, G, n = xp.shape
         h = G // 3
         out, prev, init = _slots(T, reverse)
-        H = np.empty((T + 1, n, h), dtype=xp.dtype)
-        HN = np.empty((T, n, h), dtype=xp.dtype)
+        H = buf.empty("H", (T + 1, h, n), xp.dtype)
+        HN = buf.empty("HN", (T, h, n), xp.dtype)
         H[init] = 0.0
-        W_hh_T = (W_hh * self.gate_scale(h, xp.dtype)[:, None]).T
-        b_hn = None if b_hh is None else b_hh[2 * h :]
-        hp = np.empty((n, G), dtype=xp.dtype)
+        W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
+        b_hn = None if b_hh is None else b_hh[2 * h :, None]
+        hp = buf.empty("hp", (G, n), xp.dtype)
         for t in _steps(T, reverse):
             a = xp[t]
             hprev = H[prev(t)]
-            np.matmul(hprev, W_hh_T, out=hp)
-            rz = a[:, : 2 * h]
-            rz += hp[:, : 2 * h]
+            np.matmul(W_scaled, hprev, out=hp)
+            rz = a[: 2 * h]
+            rz += hp[: 2 * h]
             np.tanh(rz, out=rz)
             _sigmoid_from_tanh(rz)
-            r, z, nn = a[:, :h], a[:, h : 2 * h], a[:, 2 * h :]
+            r, z, nn = a[:h], a[h : 2 * h], a[2 * h :]
             hn = HN[t]
             if b_hn is None:
-                np.copyto(hn, hp[:, 2 * h :])
+                np.copyto(hn, hp[2 * h :])
             else:
-                np.add(hp[:, 2 * h :], b_hn, out=hn)
-            np.multiply(hn, r, out=hp[:, 2 * h :])
-            nn += hp[:, 2 * h :]
+                np.add(hp[2 * h :], b_hn, out=hn)
+            np.multiply(hn, r, out=hp[2 * h :])
+            nn += hp[2 * h :]
             np.tanh(nn, out=nn)
             # h = n + z * (h_prev - n)
             ht = H[out(t)]
@@ -292,46 +339,50 @@ class GRUCell:
             ht += nn
         return H, (xp, HN)
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
         """Gradients of the input and hidden projections; see :meth:`RNNCell.backward`."""
         gates, HN = cache
-        T, n, G = gates.shape
+        T, G, n = gates.shape
         h = G // 3
         _, prevs = state_slices(T, reverse)
-        g3 = gates.reshape(T, n, 3, h)
-        r, z, nn = g3[:, :, 0], g3[:, :, 1], g3[:, :, 2]
-        # every factor of the derivatives but dh (and dn for r), for all steps at once:
-        # dn = dh * (1-z)(1-n^2), dz = dh * (h_prev - n) z(1-z), dr = dn * (W_hn h + b_hn) r(1-r)
-        dXP = np.empty((T, n, G), dtype=H.dtype)
-        d3 = dXP.reshape(T, n, 3, h)
-        dr, dz, dn = d3[:, :, 0], d3[:, :, 1], d3[:, :, 2]
-        tmp_all = np.multiply(nn, nn)
-        np.subtract(1.0, tmp_all, out=tmp_all)
-        np.subtract(1.0, z, out=dn)
-        dn *= tmp_all
-        np.subtract(H[prevs], nn, out=dz)
-        np.subtract(1.0, z, out=tmp_all)
-        tmp_all *= z
-        dz *= tmp_all
-        np.subtract(1.0, r, out=dr)
-        dr *= r
-        dr *= HN
-        del tmp_all
-        dHP = np.empty((T, n, G), dtype=H.dtype)
-        dh = np.zeros((n, h), dtype=H.dtype) if dh_last is None else dh_last.copy()
-        dhh = np.empty((n, h), dtype=H.dtype)
-        for t in _steps(T, not reverse):
-            if dH is not None:
-                dh += dH[t]
-            dt = d3[t]
-            dt[:, 1:] *= dh[:, None, :]
-            dt[:, 0] *= dt[:, 2]
-            dhp = dHP[t]
-            np.copyto(dhp[:, : 2 * h], dXP[t, :, : 2 * h])
-            np.multiply(dt[:, 2], r[t], out=dhp[:, 2 * h :])
-            np.multiply(dh, z[t], out=dhh)
-            np.matmul(dhp, W_hh, out=dh)
-            dh += dhh
+        g3 = gates.reshape(T, 3, h, n)
+        H_prev = H[prevs]
+        dXP = buf.empty("dXP", (T, G, n), H.dtype)
+        d3 = dXP.reshape(T, 3, h, n)
+        dHP = buf.empty("dHP", (T, G, n), H.dtype)
+        W_hh_T = W_hh.T
+        tmp_all = buf.empty("tmp_all", (T, h, n), H.dtype)
+        dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
+        dhh = buf.empty("dhh", (h, n), H.dtype)
+        for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
+            r, z, nn = g3[sl, 0], g3[sl, 1], g3[sl, 2]
+            dr, dz, dn = d3[sl, 0], d3[sl, 1], d3[sl, 2]
+            # every factor but dh (and dn for r), for the chunk's steps at once:
+            # dn = dh (1-z)(1-n^2), dz = dh (h_prev - n) z(1-z), dr = dn (W_hn h + b_hn) r(1-r)
+            tmp = tmp_all[sl]
+            np.multiply(nn, nn, out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+            np.subtract(1.0, z, out=dn)
+            dn *= tmp
+            np.subtract(H_prev[sl], nn, out=dz)
+            np.subtract(1.0, z, out=tmp)
+            tmp *= z
+            dz *= tmp
+            np.subtract(1.0, r, out=dr)
+            dr *= r
+            dr *= HN[sl]
+            for t in steps:
+                if dH is not None:
+                    dh += dH[t]
+                dt = d3[t]
+                dt[1:] *= dh
+                dt[0] *= dt[2]
+                dhp = dHP[t]
+                np.copyto(dhp[: 2 * h], dXP[t, : 2 * h])
+                np.multiply(dt[2], g3[t, 0], out=dhp[2 * h :])
+                np.multiply(dh, g3[t, 1], out=dhh)
+                np.matmul(W_hh_T, dhp, out=dh)
+                dh += dhh
         return dXP, dHP
 
 

@@ -1,10 +1,12 @@
 """The stacked recurrent network: parameters, forward pass and back-propagation through time.
 
 Computed layer-major (see DESIGN.md §3): for each layer and direction, the
-input of all time steps is projected with one GEMM, only the recurrent product
-runs in the time loop (:mod:`skdeeprnn.core._cells`), and in backward the
-weight gradients and the gradient to the layer below are one GEMM each over all
-``T * n`` rows. Sequences are time-major ``(T, n, d)`` inside the core.
+input of all time steps is projected before the time loop, only the recurrent
+product runs in the loop (:mod:`skdeeprnn.core._cells`), and in backward the
+weight gradients and the gradient to the layer below are computed after it,
+over all ``T * n`` columns. The public methods take and return time-major
+``(T, n, d)`` arrays; inside, each step is feature-major ``(d, n)`` so that a
+gate is a contiguous block (see :mod:`skdeeprnn.core._cells`).
 
 Parameter names and shapes are PyTorch's: ``weight_ih_l{k}``, ``weight_hh_l{k}``,
 ``bias_ih_l{k}``, ``bias_hh_l{k}`` with the suffix ``_reverse`` for the backward
@@ -19,6 +21,7 @@ from ._cells import make_cell, state_slices
 from ._losses import weighted_loss
 from ._params import ParamLayout
 from ._threads import recurrent_loop_threads
+from ._workspace import FRESH
 
 
 @dataclass(frozen=True)
@@ -193,19 +196,25 @@ class StackedRNN:
         return flat
 
     # --------------------------------------------------------------- forward
-    def forward(self, flat, X, *, training=False, random_state=None, keep_cache=True):
+    def forward(self, flat, X, *, training=False, random_state=None, keep_cache=True,
+                workspace=None):
         """Scores of the head for time-major ``X`` (T, n, d).
 
         Returns ``(scores, cache)``; scores are ``(n, k)`` for many-to-one and
         ``(T, n, k)`` for many-to-many. ``cache`` holds what :meth:`backward`
         needs (None when ``keep_cache`` is false). Dropout is applied only when
-        ``training`` and needs ``random_state``.
+        ``training`` and needs ``random_state``. A :class:`Workspace` given as
+        ``workspace`` provides the large arrays, reused from the previous call
+        (which overwrites that call's cache); by default they are new.
         """
+        buf = FRESH if workspace is None else workspace
         arch = self.arch
         P = self.layout.views(flat)
-        T, n, _ = X.shape
+        T, n, d = X.shape
         dtype = flat.dtype
-        inp = X
+        # feature-major inside: one step is (features, n), see skdeeprnn.core._cells
+        inp = buf.empty("X", (T, d, n), dtype)
+        np.copyto(inp, np.swapaxes(X, 1, 2))
         layer_caches = []
         for k, h in enumerate(arch.hidden_sizes):
             mask = None
@@ -214,11 +223,10 @@ class StackedRNN:
                 mask = (random_state.random_sample(inp.shape) < keep).astype(dtype)
                 mask /= keep
                 inp = inp * mask
-            inp2d = inp.reshape(T * n, -1)
             # one direction without a skip: the layer's output is a view of the states
             out_is_states = len(arch.directions) == 1 and not (arch.residual and k > 0)
             if not out_is_states:
-                out = np.empty((T, n, h * len(arch.directions)), dtype=dtype)
+                out = buf.empty(("out", k), (T, h * len(arch.directions), n), dtype)
             scale = self.cell.gate_scale(h, dtype)
             dir_caches = []
             for j, sfx in enumerate(arch.directions):
@@ -227,25 +235,27 @@ class StackedRNN:
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
                 if scale is not None:  # the cell's pre-activation scaling, folded into W_ih
                     W_ih = W_ih * scale[:, None]
-                xp = inp2d @ W_ih.T
+                # (G*h, d_in) @ (T, d_in, n): one call, the loop over steps inside NumPy
+                xp = np.matmul(W_ih, inp, out=buf.empty(("xp", k, j), (T, W_ih.shape[0], n),
+                                                         dtype))
                 b_hh = None
                 if arch.bias:
                     b_hh = P[f"bias_hh_l{k}{sfx}"]
                     b = self.cell.input_bias(P[f"bias_ih_l{k}{sfx}"], b_hh)
-                    xp += b if scale is None else b * scale
-                xp = xp.reshape(T, n, -1)
+                    xp += (b if scale is None else b * scale)[:, None]
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
-                    H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse)
+                    H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse,
+                                                      buf.scope("cell", k, j))
                 outs, _ = state_slices(T, reverse)
                 if out_is_states:
                     out = H[outs]
                 else:
-                    out[:, :, j * h : (j + 1) * h] = H[outs]
+                    out[:, j * h : (j + 1) * h] = H[outs]
                 if keep_cache:
                     dir_caches.append((H, cell_cache))
             if arch.residual and k > 0:
                 if arch.has_residual_projection(k):
-                    out += (inp2d @ P[f"residual_l{k}.weight"].T).reshape(out.shape)
+                    out += np.matmul(P[f"residual_l{k}.weight"], inp)
                 else:
                     out += inp
             norm_cache = None
@@ -257,40 +267,47 @@ class StackedRNN:
                 layer_caches.append((inp, mask, dir_caches, norm_cache))
             inp = out
         feats = self._features(inp)
-        scores = feats @ P["head.weight"].T
+        scores = np.matmul(P["head.weight"], feats)  # (k, n) or (T, k, n)
         if arch.bias:
-            scores += P["head.bias"]
-        cache = (X.shape, layer_caches, feats) if keep_cache else None
-        return scores, cache
+            scores += P["head.bias"][:, None]
+        cache = ((T, n, d), layer_caches, feats) if keep_cache else None
+        return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
 
     def _features(self, top):
-        """Select what the head reads from the top layer's output ``top`` (T, n, D*h)."""
+        """Select what the head reads from the top layer's output ``top`` (T, D*h, n)."""
         if self.arch.return_sequences:
             return top
         if not self.arch.bidirectional:
             return top[-1]
         h = self.arch.hidden_sizes[-1]
         # as PyTorch's h_n: forward's last step, backward's first step
-        return np.concatenate([top[-1, :, :h], top[0, :, h:]], axis=1)
+        return np.concatenate([top[-1, :h], top[0, h:]], axis=0)
 
     def predict_scores(self, flat, X):
         """Scores without keeping a cache (inference)."""
         return self.forward(flat, X, training=False, keep_cache=False)[0]
 
     # -------------------------------------------------------------- backward
-    def backward(self, flat, cache, dscores):
-        """Flat gradient of the parameters given the gradient of the scores."""
+    def backward(self, flat, cache, dscores, workspace=None):
+        """Flat gradient of the parameters given the gradient of the scores.
+
+        ``workspace`` is the one given to :meth:`forward` for ``cache``, if any.
+        """
+        buf = FRESH if workspace is None else workspace
         arch = self.arch
         P = self.layout.views(flat)
         grad = np.zeros_like(flat)
         Gd = self.layout.views(grad)
         (T, n, _), layer_caches, feats = cache
-        F = feats.shape[-1]
-        Gd["head.weight"][...] = dscores.reshape(-1, arch.output_size).T @ feats.reshape(-1, F)
+        dS = np.swapaxes(dscores, -1, -2)  # (k, n) or (T, k, n), as the head's output
+        if arch.return_sequences:
+            Gd["head.weight"][...] = np.matmul(dS, np.swapaxes(feats, 1, 2)).sum(axis=0)
+        else:
+            np.matmul(dS, feats.T, out=Gd["head.weight"])
         if arch.bias:
-            Gd["head.bias"][...] = dscores.reshape(-1, arch.output_size).sum(axis=0)
-        dfeats = dscores @ P["head.weight"]
-        h = arch.hidden_sizes[-1]
+            dS.sum(axis=tuple(a for a in range(dS.ndim) if a != dS.ndim - 2),
+                   out=Gd["head.bias"])
+        dfeats = np.matmul(P["head.weight"].T, dS)
         if arch.return_sequences:
             dtop, dlast = dfeats, None
         else:
@@ -298,14 +315,13 @@ class StackedRNN:
         for k in range(arch.num_layers - 1, -1, -1):
             inp, mask, dir_caches, norm_cache = layer_caches[k]
             h = arch.hidden_sizes[k]
-            inp2d = inp.reshape(T * n, -1)
             skip = arch.residual and k > 0
             if dtop is None and (skip or norm_cache is not None):
                 # the many-to-one gradient enters at h_n; spread it over the layer's output
-                dtop = np.zeros((T, n, arch.layer_output_size(k)), dtype=flat.dtype)
-                dtop[-1, :, :h] = dlast[:, :h]
+                dtop = np.zeros((T, arch.layer_output_size(k), n), dtype=flat.dtype)
+                dtop[-1, :h] = dlast[:h]
                 if arch.bidirectional:
-                    dtop[0, :, h:] = dlast[:, h:]
+                    dtop[0, h:] = dlast[h:]
                 dlast = None
             if norm_cache is not None:
                 dtop = _layer_norm_backward(
@@ -315,40 +331,38 @@ class StackedRNN:
             dinp = None
             if skip:
                 if arch.has_residual_projection(k):
-                    dtop2 = dtop.reshape(T * n, -1)
-                    np.matmul(dtop2.T, inp2d, out=Gd[f"residual_l{k}.weight"])
-                    dinp = dtop2 @ P[f"residual_l{k}.weight"]
+                    Gd[f"residual_l{k}.weight"][...] = _sum_over_steps(dtop, inp)
+                    dinp = np.matmul(P[f"residual_l{k}.weight"].T, dtop)
                 else:
-                    dinp = dtop.reshape(T * n, -1).copy()
+                    dinp = dtop.copy()
             for j, sfx in enumerate(arch.directions):
                 reverse = sfx == "_reverse"
                 H, cell_cache = dir_caches[j]
-                cols = slice(j * h, (j + 1) * h)
-                dH = None if dtop is None else dtop[:, :, cols]
-                dh_last = None if dlast is None else dlast[:, cols]
+                rows = slice(j * h, (j + 1) * h)
+                dH = None if dtop is None else dtop[:, rows]
+                dh_last = None if dlast is None else dlast[rows]
                 W_ih = P[f"weight_ih_l{k}{sfx}"]
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
-                    dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse)
-                dXP2 = dXP.reshape(T * n, -1)
-                dHP2 = dHP.reshape(T * n, -1)
+                    dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse,
+                                                  buf.scope("cell", k, j))
                 _, prevs = state_slices(T, reverse)
-                np.matmul(dXP2.T, inp2d, out=Gd[f"weight_ih_l{k}{sfx}"])
-                np.matmul(dHP2.T, H[prevs].reshape(T * n, h), out=Gd[f"weight_hh_l{k}{sfx}"])
+                Gd[f"weight_ih_l{k}{sfx}"][...] = _sum_over_steps(dXP, inp)
+                Gd[f"weight_hh_l{k}{sfx}"][...] = _sum_over_steps(dHP, H[prevs])
                 if arch.bias:
-                    dXP2.sum(axis=0, out=Gd[f"bias_ih_l{k}{sfx}"])
+                    dXP.sum(axis=(0, 2), out=Gd[f"bias_ih_l{k}{sfx}"])
                     if dHP is dXP:
                         Gd[f"bias_hh_l{k}{sfx}"][...] = Gd[f"bias_ih_l{k}{sfx}"]
                     else:
-                        dHP2.sum(axis=0, out=Gd[f"bias_hh_l{k}{sfx}"])
+                        dHP.sum(axis=(0, 2), out=Gd[f"bias_hh_l{k}{sfx}"])
                 if k > 0:
-                    d = dXP2 @ W_ih
+                    d = np.matmul(W_ih.T, dXP, out=buf.empty(("dinp", k, j),
+                                                             (T, W_ih.shape[1], n), flat.dtype))
                     if dinp is None:
                         dinp = d
                     else:
                         dinp += d
             if k > 0:
-                dinp = dinp.reshape(T, n, -1)
                 if mask is not None:
                     dinp *= mask
                 dtop, dlast = dinp, None
@@ -356,17 +370,19 @@ class StackedRNN:
 
     # ------------------------------------------------------------------ loss
     def loss_and_grad(self, flat, X, Y, loss, sample_weight=None, alpha=0.0, *,
-                      training=True, random_state=None):
+                      training=True, random_state=None, workspace=None):
         """Objective and its flat gradient.
 
         ``objective = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||weights||^2``
         where ``l_i`` is sample ``i``'s loss (summed over time steps for
         many-to-many output) and the penalty covers weight matrices, not biases.
-        ``Y`` has the shape of the scores.
+        ``Y`` has the shape of the scores. ``workspace``: see :meth:`forward`;
+        the returned gradient is always a new array.
         """
-        scores, cache = self.forward(flat, X, training=training, random_state=random_state)
+        scores, cache = self.forward(flat, X, training=training, random_state=random_state,
+                                     workspace=workspace)
         value, dscores = weighted_loss(loss, scores, Y, sample_weight)
-        grad = self.backward(flat, cache, dscores)
+        grad = self.backward(flat, cache, dscores, workspace=workspace)
         if alpha:
             w = flat[: self.layout.n_weights]
             value += 0.5 * alpha * float(np.einsum("i,i->", w, w))
@@ -374,24 +390,35 @@ class StackedRNN:
         return value, grad
 
 
+def _sum_over_steps(dA, B):
+    """``sum_t dA[t] @ B[t].T`` for feature-major ``dA`` (T, p, n) and ``B`` (T, q, n)."""
+    T, p, n = dA.shape
+    q = B.shape[1]
+    # Per step, a GEMM per step then a sum moves p*q values, one GEMM over the steps laid
+    # side by side first copies n*(p+q): measured, the cheaper of the two wins on either side.
+    if p * q > n * (p + q):
+        return np.swapaxes(dA, 0, 1).reshape(p, T * n) @ np.swapaxes(B, 0, 1).reshape(q, T * n).T
+    return np.matmul(dA, np.swapaxes(B, 1, 2)).sum(axis=0)
+
+
 def _layer_norm_forward(x, gain, shift, eps=1e-5):
-    """Normalise ``x`` over its last axis; returns the output and what backward needs."""
-    mean = x.mean(axis=-1, keepdims=True)
+    """Normalise ``x`` (..., F, n) over its feature axis; return the output and backward's cache."""
+    mean = x.mean(axis=-2, keepdims=True)
     xc = x - mean
-    inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+    inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=-2, keepdims=True) + eps)
     xhat = xc * inv_std
-    return xhat * gain + shift, (xhat, inv_std)
+    return xhat * gain[:, None] + shift[:, None], (xhat, inv_std)
 
 
 def _layer_norm_backward(dy, cache, gain, dgain, dshift):
     """Gradient to the layer-norm input; writes the gain and shift gradients in place."""
     xhat, inv_std = cache
-    axes = tuple(range(dy.ndim - 1))
+    axes = tuple(a for a in range(dy.ndim) if a != dy.ndim - 2)
     np.sum(dy * xhat, axis=axes, out=dgain)
     np.sum(dy, axis=axes, out=dshift)
-    dxhat = dy * gain
+    dxhat = dy * gain[:, None]
     return inv_std * (
         dxhat
-        - dxhat.mean(axis=-1, keepdims=True)
-        - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
+        - dxhat.mean(axis=-2, keepdims=True)
+        - xhat * (dxhat * xhat).mean(axis=-2, keepdims=True)
     )

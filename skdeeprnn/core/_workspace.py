@@ -1,0 +1,75 @@
+"""Buffers that a training loop reuses from one minibatch to the next.
+
+Every minibatch needs the same large arrays (input projections, states, gate
+activations and their gradients). Allocated afresh each time they cost more
+than their arithmetic: glibc hands blocks of this size back to the kernel
+when they are freed, so each new one is page-faulted in and zeroed again
+(measured: 4,709 page faults and about a fifth of the time of one training
+step of a 2 x 64 LSTM on 64 sequences of 24 steps). A :class:`Workspace` keeps
+one array per name and gives it back while the shape and dtype stay the same.
+
+Arrays from a workspace are overwritten by the next call that asks for the
+same name, so a workspace serves one sequence of calls at a time (one
+``fit``); inference and anything that runs concurrently use
+:data:`FRESH`, which allocates every time.
+"""
+
+import numpy as np
+
+
+class Workspace:
+    """Named arrays reused across calls while their shape and dtype stay the same."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def empty(self, name, shape, dtype):
+        """Uninitialised array for ``name``: the previous one if it fits, else a new one."""
+        shape = tuple(shape)
+        dtype = np.dtype(dtype)
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = np.empty(shape, dtype=dtype)
+            self._arrays[name] = array
+        return array
+
+    def zeros(self, name, shape, dtype):
+        """Like :meth:`empty`, filled with zeros."""
+        array = self.empty(name, shape, dtype)
+        array.fill(0)
+        return array
+
+    def scope(self, *prefix):
+        """View of this workspace whose names are prefixed by ``prefix`` (e.g. layer, direction)."""
+        return _Scope(self, prefix)
+
+
+class _Scope:
+    def __init__(self, workspace, prefix):
+        self._workspace = workspace
+        self._prefix = prefix
+
+    def empty(self, name, shape, dtype):
+        return self._workspace.empty(self._prefix + (name,), shape, dtype)
+
+    def zeros(self, name, shape, dtype):
+        return self._workspace.zeros(self._prefix + (name,), shape, dtype)
+
+    def scope(self, *prefix):
+        return _Scope(self._workspace, self._prefix + prefix)
+
+
+class _Fresh:
+    """Allocates a new array on every request (the default: safe to share between threads)."""
+
+    def empty(self, name, shape, dtype):
+        return np.empty(shape, dtype=dtype)
+
+    def zeros(self, name, shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def scope(self, *prefix):
+        return self
+
+
+FRESH = _Fresh()
