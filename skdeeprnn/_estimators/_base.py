@@ -470,13 +470,14 @@ class BaseDeepRNN(BaseEstimator):
     @staticmethod
     def _gather_batch(X3, Y, rows, workspace):
         """Rows ``rows`` of ``X3`` (n, T, d) and ``Y`` in the core's time-major layout."""
+        # fancy indexing reads only the rows (np.take would first copy a strided X3, such
+        # as a window view, whole); the transpose then goes into the reused buffer
         m = len(rows)
         Xb = workspace.empty("X_batch", (X3.shape[1], m, X3.shape[2]), X3.dtype)
-        # mode="clip": rows are valid, and "raise" would gather into a temporary first
-        np.take(np.swapaxes(X3, 0, 1), rows, axis=1, out=Xb, mode="clip")
+        np.copyto(Xb, np.swapaxes(X3[rows], 0, 1))
         if Y.ndim == 3:
             Yb = workspace.empty("Y_batch", (Y.shape[1], m, Y.shape[2]), Y.dtype)
-            np.take(np.swapaxes(Y, 0, 1), rows, axis=1, out=Yb, mode="clip")
+            np.copyto(Yb, np.swapaxes(Y[rows], 0, 1))
         else:
             Yb = Y[rows]
         return Xb, Yb
