@@ -221,6 +221,50 @@ def test_divergence_restores_finite_weights_and_warns():
     assert reg.n_iter_ < 50
 
 
+def test_classifier_divergence_is_caught_at_the_batch_and_restores_the_lowest_loss_epoch():
+    clf = DeepRNNClassifier(solver="sgd", momentum=0.0, learning_rate_init=1e8, hidden_size=8,
+                            nonlinearity="relu", batch_size=10, max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"diverged in epoch \d+.*lowest training loss"):
+        clf.fit(X_SEQ, Y_FIRST)
+    assert clf.n_iter_ < 50
+    assert len(clf.loss_curve_) == clf.n_iter_ and np.all(np.isfinite(clf.loss_curve_))
+    assert np.all(np.isfinite(clf._theta))
+    proba = clf.predict_proba(X_SEQ)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_exploding_gradient_without_clipping_stops_at_once_and_keeps_the_weights():
+    """A recurrent matrix of 20 I over 120 relu steps: finite states, an infinite loss."""
+    rng = np.random.RandomState(1)
+    X_long = np.abs(rng.normal(size=(20, 120, 1)))
+    y = X_long[:, -1, 0]
+    reg = DeepRNNRegressor(hidden_size=2, nonlinearity="relu", solver="sgd", max_iter=1,
+                           random_state=0)
+    with _warnings_ignored():
+        reg.fit(X_long, y)
+    reg.weights_["weight_hh_l0"][...] = 20.0 * np.eye(2)
+    reg.weights_["weight_ih_l0"][...] = 1.0
+    before = reg._theta.copy()
+    with np.errstate(over="ignore"):
+        assert np.all(np.isfinite(reg.predict(X_long)))
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 2"):
+        reg.partial_fit(X_long, y)
+    assert reg.n_iter_ == 1
+    np.testing.assert_array_equal(reg._theta, before)
+
+
+def test_lbfgs_that_meets_a_non_finite_loss_keeps_finite_weights():
+    """L-BFGS cannot be stopped at a batch; it must not return weights that are not finite."""
+    reg = DeepRNNRegressor(hidden_size=4, nonlinearity="relu", solver="lbfgs", max_iter=30,
+                           init="orthogonal", random_state=0)
+    X_big = np.abs(X_SEQ) * 1e80
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with np.errstate(over="ignore", invalid="ignore"):
+            reg.fit(X_big, Y_SUM)
+    assert np.all(np.isfinite(reg._theta))
+
+
 def test_clip_grad_norm_bounds_each_step():
     reg = DeepRNNRegressor(solver="sgd", momentum=0.0, learning_rate_init=1.0, batch_size=120,
                            clip_grad_norm=1e-3, hidden_size=4, random_state=0)

@@ -351,3 +351,36 @@ def test_save_needs_a_fitted_estimator_of_this_package():
 
     with pytest.raises(TypeError, match="DeepRNNRegressor or DeepRNNClassifier, got MLPRegressor"):
         save_npz(MLPRegressor(), io.BytesIO())
+
+
+# ------------------------------------------------------- pickle and joblib, every config
+def _pickle_round_trip(est, how, tmp_path):
+    import pickle
+
+    import joblib
+
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(est))
+    path = tmp_path / "model.joblib"
+    joblib.dump(est, path)
+    return joblib.load(path)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+@pytest.mark.parametrize("Estimator, name, params, y", [
+    *[(DeepRNNRegressor, name, params, y) for name, (params, y) in REGRESSORS.items()],
+    *[(DeepRNNClassifier, name, params, y) for name, (params, y) in CLASSIFIERS.items()],
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_pickle_and_joblib_round_trips_are_exact_for_every_configuration(
+        Estimator, name, params, y, how, tmp_path):
+    est = Estimator(**{**FAST, **params}).fit(X, y)
+    twin = _pickle_round_trip(est, how, tmp_path)
+    assert _snapshot(vars(twin)) == _snapshot(vars(est))
+    np.testing.assert_array_equal(twin.predict(X), est.predict(X))
+    if hasattr(est, "predict_proba"):
+        np.testing.assert_array_equal(twin.predict_proba(X), est.predict_proba(X))
+    if hasattr(est, "partial_fit"):  # and it trains on exactly as the original does
+        kwargs = {"classes": est.classes_} if Estimator is DeepRNNClassifier else {}
+        est.partial_fit(X, y, **kwargs)
+        twin.partial_fit(X, y, **kwargs)
+        np.testing.assert_array_equal(twin._theta, est._theta)

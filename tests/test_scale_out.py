@@ -298,3 +298,31 @@ def test_warm_start_fit_reseeds_an_int_random_state(shuffle, dropout):
     # documented difference: warm-start fit restarts the generator from the int seed
     incremental, warm = _chunks(int, shuffle, dropout)
     assert not np.array_equal(incremental, warm)
+
+
+# ------------------------------------------------------------ chunked inference
+@pytest.mark.parametrize("cell, bidirectional, return_sequences", [
+    ("rnn", False, False), ("lstm", True, False), ("gru", False, True)])
+def test_inference_in_chunks_on_two_threads_equals_one_thread_bit_for_bit(
+        cell, bidirectional, return_sequences, monkeypatch):
+    from skdeeprnn.core import StackedRNN
+
+    monkeypatch.setattr(StackedRNN, "inference_rows", lambda self, T, dtype: 64)
+    rng = np.random.RandomState(0)
+    X_many = rng.normal(size=(300, 6, 2))  # five chunks: 4 x 64 + 44
+    y = X_many[:, :, 0].cumsum(axis=1) if return_sequences else X_many[:, :, 0].sum(axis=1)
+    reg = DeepRNNRegressor(hidden_size=5, num_layers=2, cell=cell, bidirectional=bidirectional,
+                           return_sequences=return_sequences, max_iter=2, random_state=0)
+    reg.fit(X_many, y)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = reg.predict(X_many)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = reg.predict(X_many)
+    np.testing.assert_array_equal(one, two)
+    # and chunks are only a schedule: the whole batch at once gives the same scores
+    Xt = np.ascontiguousarray(np.swapaxes(X_many, 0, 1))
+    whole = reg.network_.forward(reg._theta, Xt, keep_cache=False)[0]
+    before = _blas_threads()
+    np.testing.assert_allclose(reg.network_.predict_scores(reg._theta, Xt), whole,
+                               rtol=1e-13, atol=1e-13)
+    assert _blas_threads() == before  # the single-threaded section gave the limit back

@@ -410,8 +410,7 @@ class BaseDeepRNN(BaseEstimator):
 
     def _scores(self, X3):
         """Head scores for validated ``(n, T, d)`` input, as ``(n, k)`` or ``(n, T, k)``."""
-        Xt = np.ascontiguousarray(np.swapaxes(X3, 0, 1))
-        scores = self.network_.predict_scores(self._theta, Xt)
+        scores = self.network_.predict_scores(self._theta, np.swapaxes(X3, 0, 1))
         return np.swapaxes(scores, 0, 1) if self.return_sequences else scores
 
     def _predict_scores(self, X):

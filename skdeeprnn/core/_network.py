@@ -13,6 +13,7 @@ Parameter names and shapes are PyTorch's: ``weight_ih_l{k}``, ``weight_hh_l{k}``
 direction, and ``head.weight`` / ``head.bias`` for the dense output layer.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,8 @@ import numpy as np
 from ._cells import make_cell, state_slices
 from ._losses import weighted_loss
 from ._params import ParamLayout
-from ._threads import recurrent_loop_threads
-from ._workspace import FRESH
+from ._threads import blas_threads, recurrent_loop_threads, single_threaded_blas
+from ._workspace import FRESH, Workspace
 
 
 @dataclass(frozen=True)
@@ -283,9 +284,54 @@ class StackedRNN:
         # as PyTorch's h_n: forward's last step, backward's first step
         return np.concatenate([top[-1, :h], top[0, h:]], axis=0)
 
+    def inference_rows(self, T, dtype):
+        """Sequences per chunk of :meth:`predict_scores` (set by the architecture, not the data).
+
+        Enough that each step's gate arrays (``rows * G * h`` values per
+        direction) fill 256 KiB, so that NumPy's per-call overhead stays small
+        beside the arithmetic (and two threads rarely wait for each other's
+        Python), few enough that a chunk's input projection stays within
+        16 MiB; a multiple of 64.
+        """
+        width = self.cell.n_gates * max(self.arch.hidden_sizes) * len(self.arch.directions)
+        width *= np.dtype(dtype).itemsize
+        rows = min(-(-(256 << 10) // width), (16 << 20) // (T * width))
+        return 64 * max(1, -(-rows // 64))
+
     def predict_scores(self, flat, X):
-        """Scores without keeping a cache (inference)."""
-        return self.forward(flat, X, training=False, keep_cache=False)[0]
+        """Scores of time-major ``X`` (T, n, d) without keeping a cache (inference).
+
+        The sequences are scored in chunks of :meth:`inference_rows`, reusing
+        one workspace from chunk to chunk, which also bounds the memory of a
+        large ``X``. Where BLAS may use several threads, as many chunks run at
+        once on as many threads, each with single-threaded BLAS. A chunk is
+        computed the same way whichever thread runs it, so the scores do not
+        depend on the thread count.
+        """
+        T, n, _ = X.shape
+        rows = self.inference_rows(T, flat.dtype)
+        if n <= rows:
+            return self.forward(flat, X, keep_cache=False)[0]
+        chunks = [slice(s, min(s + rows, n)) for s in range(0, n, rows)]
+        threads = min(len(chunks), blas_threads())
+        # contiguous runs of chunks per thread, each run with its own workspace
+        bounds = np.linspace(0, len(chunks), threads + 1).round().astype(int)
+        runs = [chunks[bounds[i] : bounds[i + 1]] for i in range(threads)]
+
+        def score(run):
+            workspace = Workspace()
+            return [self.forward(flat, X[:, sl], keep_cache=False, workspace=workspace)[0]
+                    for sl in run]
+
+        if threads == 1:
+            parts = score(runs[0])
+        else:
+            with single_threaded_blas(), ThreadPoolExecutor(threads - 1) as pool:
+                others = [pool.submit(score, run) for run in runs[1:]]
+                parts = score(runs[0])
+                for future in others:
+                    parts += future.result()
+        return np.concatenate(parts, axis=-2)
 
     # -------------------------------------------------------------- backward
     def backward(self, flat, cache, dscores, workspace=None):

@@ -10,6 +10,7 @@ projection, weight gradients) keep the caller's thread settings. The limit is
 only ever lowered, and restored on exit.
 """
 
+import os
 import threading
 from contextlib import contextmanager, nullcontext
 
@@ -25,16 +26,28 @@ _limiter = None
 _controller = None
 
 
+def _get_controller():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def blas_threads():
+    """Threads BLAS may use now (threadpoolctl's current limit), at most the CPU count."""
+    counts = [lib.num_threads for lib in _get_controller().select(user_api="blas").lib_controllers]
+    return max(1, min(max(counts, default=1), os.cpu_count() or 1))
+
+
 @contextmanager
-def _single_threaded_blas():
-    global _controller, _depth, _limiter
+def single_threaded_blas():
+    """Context in which BLAS runs on one thread (shared by threads that enter it at once)."""
+    global _depth, _limiter
     with _lock:
         if _depth == 0:
-            if _controller is None:
-                from threadpoolctl import ThreadpoolController
-
-                _controller = ThreadpoolController()
-            _limiter = _controller.limit(limits=1, user_api="blas")
+            _limiter = _get_controller().limit(limits=1, user_api="blas")
         _depth += 1
     try:
         yield
@@ -50,4 +63,4 @@ def recurrent_loop_threads(n, h, n_gates):
     """Context in which to run a time loop over ``(n, h) @ (h, n_gates * h)`` products."""
     if n * h * h * n_gates > SMALL_GEMM:
         return nullcontext()
-    return _single_threaded_blas()
+    return single_threaded_blas()
