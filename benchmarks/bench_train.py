@@ -377,8 +377,8 @@ def ratio(a, b):
 
 def print_tables(results, use_torch):
     print("\n## Training and prediction, ours vs PyTorch CPU\n")
-    print("s/epoch = total training seconds / epochs (ours: whole `fit`, including validation, "
-          "target scaling and the time-major copy). ratio = ours / torch (lower is better for "
+    print("s/epoch = total training seconds / epochs (ours: the whole `fit`, including input "
+          "validation and target scaling). ratio = ours / torch (lower is better for "
           "time); pred ratio = ours / torch throughput (higher is better).\n")
     head = ["config", "dtype", "ours s/epoch", "torch s/epoch", "ratio", "ours pred seq/s",
             "torch pred seq/s", "pred ratio", "ours peak MB", "torch peak MB", "ours GFLOP/s",

@@ -15,7 +15,7 @@ parameters, and scores it 1, 2, 4 and 8 hours ahead. This example
    :class:`~sklearn.model_selection.TimeSeriesSplit` pick a model of ours on
    the training years only, and scores it on the test year.
 
-Run it as ``python examples/plot_pm25_textbook.py`` (a few minutes on two
+Run it as ``python examples/plot_pm25_textbook.py`` (86 seconds on two
 cores) or with ``--quick`` (a few epochs, for CI: same tables, poorer numbers).
 """
 
