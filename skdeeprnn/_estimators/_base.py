@@ -467,19 +467,14 @@ class BaseDeepRNN(BaseEstimator):
         return Xt, Yt
 
     @staticmethod
-    def _gather_batch(X3, Y, rows, workspace):
-        """Rows ``rows`` of ``X3`` (n, T, d) and ``Y`` in the core's time-major layout."""
-        # fancy indexing reads only the rows (np.take would first copy a strided X3, such
-        # as a window view, whole); the transpose then goes into the reused buffer
-        m = len(rows)
-        Xb = workspace.empty("X_batch", (X3.shape[1], m, X3.shape[2]), X3.dtype)
-        np.copyto(Xb, np.swapaxes(X3[rows], 0, 1))
-        if Y.ndim == 3:
-            Yb = workspace.empty("Y_batch", (Y.shape[1], m, Y.shape[2]), Y.dtype)
-            np.copyto(Yb, np.swapaxes(Y[rows], 0, 1))
-        else:
-            Yb = Y[rows]
-        return Xb, Yb
+    def _batch(X3, Y, rows):
+        """Rows ``rows`` of ``X3`` (n, T, d) and ``Y``, as time-major views for the core.
+
+        Fancy indexing reads only those rows, also from a strided ``X3`` such
+        as a window view; the core copies the batch into its own layout.
+        """
+        Yb = np.swapaxes(Y[rows], 0, 1) if Y.ndim == 3 else Y[rows]
+        return np.swapaxes(X3[rows], 0, 1), Yb
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         Xt, Yt = self._time_major(X, Y)
@@ -639,7 +634,7 @@ class BaseDeepRNN(BaseEstimator):
             w = sw.sum()
             if w == 0:
                 continue
-            Xb, Yb = self._gather_batch(X, Y, rows[idx], workspace)
+            Xb, Yb = self._batch(X, Y, rows[idx])
             value, grad = net.loss_and_grad(
                 theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng,
                 workspace=workspace,
