@@ -1,7 +1,7 @@
 """Where DeepRNNRegressor's training time goes, for one bench_train configuration.
 
 Runs ``fit`` under cProfile and splits the time into: set-up (validation,
-target scaling, the time-major copy), the network's forward pass (input
+target scaling), the network's forward pass (input
 projection GEMMs vs the cells' time loops), the backward pass (cells' time
 loops vs the weight-gradient GEMMs), the loss, the optimizer and the rest of
 the minibatch loop (gathering batches, the divergence guard). The cells'
@@ -55,7 +55,6 @@ def breakdown(cfg, dtype, epochs):
     total = cum(st, "_estimators/_base.py", "fit")[0]
     val = cum(st, "_estimators/_base.py", "_validate_fit_data")[0]
     enc = cum(st, "_estimators/_", "_encode_targets")[0]
-    tm = cum(st, "_estimators/_base.py", "_time_major")[0]
     epoch = cum(st, "_estimators/_base.py", "_run_epoch")[0]
     lag = cum(st, "core/_network.py", "loss_and_grad")
     fwd = cum(st, "core/_network.py", "forward")[0]
@@ -70,7 +69,6 @@ def breakdown(cfg, dtype, epochs):
         ("fit (profiled)", total),
         ("  set-up: validate_data", val),
         ("  set-up: target scaling", enc),
-        ("  set-up: time-major copy", tm),
         ("  epochs (_run_epoch)", epoch),
         ("    loss_and_grad", lag[0]),
         ("      forward", fwd),

@@ -461,14 +461,8 @@ class BaseDeepRNN(BaseEstimator):
         return self
 
     @staticmethod
-    def _time_major(X3, Y):
-        Xt = np.ascontiguousarray(np.swapaxes(X3, 0, 1))
-        Yt = np.ascontiguousarray(np.swapaxes(Y, 0, 1)) if Y.ndim == 3 else Y
-        return Xt, Yt
-
-    @staticmethod
     def _batch(X3, Y, rows):
-        """Rows ``rows`` of ``X3`` (n, T, d) and ``Y``, as time-major views for the core.
+        """Rows ``rows`` (indices or a slice) of ``X3`` (n, T, d) and ``Y``, time-major views.
 
         Fancy indexing reads only those rows, also from a strided ``X3`` such
         as a window view; the core copies the batch into its own layout.
@@ -477,7 +471,7 @@ class BaseDeepRNN(BaseEstimator):
         return np.swapaxes(X3[rows], 0, 1), Yb
 
     def _fit_lbfgs(self, X, Y, sample_weight):
-        Xt, Yt = self._time_major(X, Y)
+        Xt, Yt = self._batch(X, Y, slice(None))  # views: the core copies into its layout
         net, dtype = self.network_, self._theta.dtype
         loss_name = self._loss_name()
         workspace = Workspace()

@@ -244,7 +244,8 @@ class LSTMCell:
         W_hh_T = W_hh.T
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         dc = buf.zeros("dc", (h, n), H.dtype)
-        tmp = buf.empty("tmp", (h, n), H.dtype)
+        # not "tmp": that name holds forward's (4h, n) array, which would be reallocated
+        tmp = buf.empty("dc_step", (h, n), H.dtype)
         dc_from_dh = buf.empty("dc_from_dh", (T, h, n), H.dtype)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
             i, f, g, o = g4[sl, 0], g4[sl, 1], g4[sl, 2], g4[sl, 3]
