@@ -153,12 +153,19 @@ def test_concurrent_time_loops_restore_the_blas_thread_limit():
     assert after == before
 
 
-def test_blas_thread_count_does_not_change_the_bits():
-    params = dict(hidden_size=4, num_layers=2, bidirectional=True, max_iter=2, random_state=0)
+@pytest.mark.parametrize("cell, hidden_size, n", [("rnn", 4, 24), ("lstm", 48, 96), ("gru", 48, 96)])
+def test_blas_thread_count_does_not_change_the_bits(cell, hidden_size, n):
+    # hidden 48 with batches of 96: the projections, weight gradients and the GRU's time loop
+    # are products large enough for OpenBLAS to split over two threads
+    rng = np.random.default_rng(5)
+    X_ = rng.normal(size=(n, 6, 3))
+    y_ = X_[:, :, 0].sum(axis=1)
+    params = dict(cell=cell, hidden_size=hidden_size, num_layers=2, bidirectional=True,
+                  batch_size=96, max_iter=2, random_state=0)
     with threadpool_limits(limits=1, user_api="blas"):
-        one = DeepRNNRegressor(**params).fit(X, Y)
+        one = DeepRNNRegressor(**params).fit(X_, y_)
     with threadpool_limits(limits=2, user_api="blas"):
-        two = DeepRNNRegressor(**params).fit(X, Y)
+        two = DeepRNNRegressor(**params).fit(X_, y_)
     np.testing.assert_array_equal(one._theta, two._theta)
 
 

@@ -41,6 +41,8 @@ the outputs in time order and the previous states are both contiguous slices.
 
 import numpy as np
 
+from ._blas import gemm_for
+from ._threads import loop_is_single_threaded
 from ._workspace import FRESH
 
 # Backward fills in the forward-only factors of the gate derivatives for a chunk of steps
@@ -139,12 +141,11 @@ class RNNCell:
         out, prev, init = _slots(T, reverse)
         H = buf.empty("H", (T + 1, h, n), xp.dtype)
         H[init] = 0.0
-        tmp = buf.empty("tmp", (h, n), xp.dtype)
+        gemm = gemm_for(h, h, n)
         relu = self.nonlinearity == "relu"
         for t in _steps(T, reverse):
             a = xp[t]
-            np.matmul(W_hh, H[prev(t)], out=tmp)
-            a += tmp
+            gemm(W_hh, H[prev(t)], a, 1.0)
             if relu:
                 np.maximum(a, 0.0, out=H[out(t)])
             else:
@@ -156,8 +157,12 @@ class RNNCell:
 
         ``dH`` (T, h, n) is the gradient arriving at each step's output from
         above (or None), ``dh_last`` the gradient arriving at the last processed
-        step's output (or None). Returns ``(dXP, dHP)``: gradients with respect
-        to the input projection and the hidden projection (the same array here).
+        step's output (or None). Returns ``(dXP, dHP)``: the gradient with
+        respect to the input projection (T, G*h, n), and that with respect to
+        the hidden projection as ``(rows, array, is_dXP)`` parts: which rows of
+        ``W_hh`` it covers, their gradient (T, rows, n), and whether that is
+        ``dXP``'s (so the ``b_hh`` gradient equals ``b_ih``'s). Here one part,
+        all of ``dXP``.
         """
         T = H.shape[0] - 1
         h, n = H.shape[1], H.shape[2]
@@ -170,14 +175,15 @@ class RNNCell:
             np.multiply(H[outs], H[outs], out=dPre)
             np.subtract(1.0, dPre, out=dPre)
         W_hh_T = W_hh.T
+        gemm = gemm_for(h, h, n, loop_is_single_threaded(n, h, 1), beta=0.0)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         for t in _steps(T, not reverse):
             if dH is not None:
                 dh += dH[t]
             dp = dPre[t]
             dp *= dh
-            np.matmul(W_hh_T, dp, out=dh)
-        return dPre, dPre
+            gemm(W_hh_T, dp, dh, 0.0)
+        return dPre, ((slice(None), dPre, True),)
 
 
 class LSTMCell:
@@ -214,12 +220,11 @@ class LSTMCell:
         H[init] = 0.0
         C[init] = 0.0
         W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
-        tmp = buf.empty("tmp", (G, n), xp.dtype)
+        gemm = gemm_for(G, h, n)
         ig = buf.empty("ig", (h, n), xp.dtype)
         for t in _steps(T, reverse):
             a = xp[t]
-            np.matmul(W_scaled, H[prev(t)], out=tmp)
-            a += tmp
+            gemm(W_scaled, H[prev(t)], a, 1.0)
             np.tanh(a, out=a)
             _sigmoid_from_tanh(a[: 2 * h])
             _sigmoid_from_tanh(a[3 * h :])
@@ -242,9 +247,9 @@ class LSTMCell:
         dG = buf.empty("dG", (T, G, n), H.dtype)
         d4 = dG.reshape(T, 4, h, n)
         W_hh_T = W_hh.T
+        gemm = gemm_for(h, G, n, loop_is_single_threaded(n, h, 4), beta=0.0)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         dc = buf.zeros("dc", (h, n), H.dtype)
-        # not "tmp": that name holds forward's (4h, n) array, which would be reallocated
         tmp = buf.empty("dc_step", (h, n), H.dtype)
         dc_from_dh = buf.empty("dc_from_dh", (T, h, n), H.dtype)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
@@ -274,8 +279,8 @@ class LSTMCell:
                 dt[3] *= dh
                 dt[:3] *= dc
                 dc *= g4[t, 1]
-                np.matmul(W_hh_T, dG[t], out=dh)
-        return dG, dG
+                gemm(W_hh_T, dG[t], dh, 0.0)
+        return dG, ((slice(None), dG, True),)
 
 
 class GRUCell:
@@ -314,24 +319,26 @@ class GRUCell:
         HN = buf.empty("HN", (T, h, n), xp.dtype)
         H[init] = 0.0
         W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
-        b_hn = None if b_hh is None else b_hh[2 * h :, None]
-        hp = buf.empty("hp", (G, n), xp.dtype)
+        W_rz, W_n = W_scaled[: 2 * h], W_scaled[2 * h :]
+        gemm_rz, gemm_n = gemm_for(2 * h, h, n), gemm_for(h, h, n)
+        # HN[t] = W_hn h_{t-1} + b_hn: the bias written for all steps, the product added
+        beta_n = 0.0
+        if b_hh is not None:
+            np.copyto(HN, b_hh[2 * h :, None])
+            beta_n = 1.0
+        rn = buf.empty("rn", (h, n), xp.dtype)
         for t in _steps(T, reverse):
             a = xp[t]
             hprev = H[prev(t)]
-            np.matmul(W_scaled, hprev, out=hp)
             rz = a[: 2 * h]
-            rz += hp[: 2 * h]
+            gemm_rz(W_rz, hprev, rz, 1.0)
             np.tanh(rz, out=rz)
             _sigmoid_from_tanh(rz)
             r, z, nn = a[:h], a[h : 2 * h], a[2 * h :]
             hn = HN[t]
-            if b_hn is None:
-                np.copyto(hn, hp[2 * h :])
-            else:
-                np.add(hp[2 * h :], b_hn, out=hn)
-            np.multiply(hn, r, out=hp[2 * h :])
-            nn += hp[2 * h :]
+            gemm_n(W_n, hprev, hn, beta_n)
+            np.multiply(hn, r, out=rn)
+            nn += rn
             np.tanh(nn, out=nn)
             # h = n + z * (h_prev - n)
             ht = H[out(t)]
@@ -350,11 +357,14 @@ class GRUCell:
         H_prev = H[prevs]
         dXP = buf.empty("dXP", (T, G, n), H.dtype)
         d3 = dXP.reshape(T, 3, h, n)
-        dHP = buf.empty("dHP", (T, G, n), H.dtype)
-        W_hh_T = W_hh.T
+        # the hidden projection's gradient is dXP's for r and z; for n, dHN = dn * r
+        dHN = buf.empty("dHN", (T, h, n), H.dtype)
+        # copies: scipy's gemm was measured slower on transposed views here
+        W_rz_T = np.ascontiguousarray(W_hh[: 2 * h].T)
+        W_n_T = np.ascontiguousarray(W_hh[2 * h :].T)
+        gemm_rz, gemm_n = gemm_for(h, 2 * h, n), gemm_for(h, h, n)
         tmp_all = buf.empty("tmp_all", (T, h, n), H.dtype)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
-        dhh = buf.empty("dhh", (h, n), H.dtype)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
             r, z, nn = g3[sl, 0], g3[sl, 1], g3[sl, 2]
             dr, dz, dn = d3[sl, 0], d3[sl, 1], d3[sl, 2]
@@ -378,13 +388,12 @@ class GRUCell:
                 dt = d3[t]
                 dt[1:] *= dh
                 dt[0] *= dt[2]
-                dhp = dHP[t]
-                np.copyto(dhp[: 2 * h], dXP[t, : 2 * h])
-                np.multiply(dt[2], g3[t, 0], out=dhp[2 * h :])
-                np.multiply(dh, g3[t, 1], out=dhh)
-                np.matmul(W_hh_T, dhp, out=dh)
-                dh += dhh
-        return dXP, dHP
+                np.multiply(dt[2], g3[t, 0], out=dHN[t])
+                # dh_{t-1} = z dh_t + W_hh.T [dr; dz; dn r]
+                dh *= g3[t, 1]
+                gemm_rz(W_rz_T, dXP[t, : 2 * h], dh, 1.0)
+                gemm_n(W_n_T, dHN[t], dh, 1.0)
+        return dXP, ((slice(0, 2 * h), dXP[:, : 2 * h], True), (slice(2 * h, G), dHN, False))
 
 
 def make_cell(cell, nonlinearity="tanh"):

@@ -59,8 +59,13 @@ def single_threaded_blas():
                 _limiter = None
 
 
+def loop_is_single_threaded(n, h, n_gates):
+    """Whether :func:`recurrent_loop_threads` runs the loop's BLAS on one thread."""
+    return n * h * h * n_gates <= SMALL_GEMM
+
+
 def recurrent_loop_threads(n, h, n_gates):
     """Context in which to run a time loop over ``(n, h) @ (h, n_gates * h)`` products."""
-    if n * h * h * n_gates > SMALL_GEMM:
-        return nullcontext()
-    return single_threaded_blas()
+    if loop_is_single_threaded(n, h, n_gates):
+        return single_threaded_blas()
+    return nullcontext()
