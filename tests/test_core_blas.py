@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skdeeprnn.core._blas import SMALL, gemm_for, gemm_into, matmul
+from skdeeprnn.core._blas import SMALL, gemm_for, gemm_into, matmul, numpy_products
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -59,3 +59,19 @@ def test_matmul_over_steps_equals_numpy(dtype, shape, beta):
     # a 2D right operand, into a new array
     np.testing.assert_allclose(matmul(A, B[0]), np.matmul(A, B[0]), rtol=TOL[dtype],
                                atol=10 * TOL[dtype])
+
+
+def test_numpy_products_routes_this_threads_products_through_numpy():
+    assert gemm_for(64, 64, 64) is gemm_into
+    assert gemm_for(64, 64, 64, single_threaded=True, beta=0.0) is not gemm_into
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
+    C = rng.standard_normal((64, 64))
+    expected = A @ B + C
+    with numpy_products():
+        gemm = gemm_for(64, 64, 64)
+        assert gemm is not gemm_into
+        gemm(A, B, C, 1.0)
+        gemm(A, B, C, 1.0)  # the reused temporary
+    np.testing.assert_allclose(C, expected + A @ B, rtol=1e-12)
+    assert gemm_for(64, 64, 64) is gemm_into

@@ -153,10 +153,11 @@ def test_concurrent_time_loops_restore_the_blas_thread_limit():
     assert after == before
 
 
-@pytest.mark.parametrize("cell, hidden_size, n", [("rnn", 4, 24), ("lstm", 48, 96), ("gru", 48, 96)])
+@pytest.mark.parametrize("cell, hidden_size, n",
+                         [("rnn", 4, 24), ("lstm", 48, 96), ("gru", 48, 96)])
 def test_blas_thread_count_does_not_change_the_bits(cell, hidden_size, n):
-    # hidden 48 with batches of 96: the projections, weight gradients and the GRU's time loop
-    # are products large enough for OpenBLAS to split over two threads
+    # hidden 48 with batches of 96: the input projections and the weight gradients are
+    # products large enough for OpenBLAS to split over two threads
     rng = np.random.default_rng(5)
     X_ = rng.normal(size=(n, 6, 3))
     y_ = X_[:, :, 0].sum(axis=1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._blas import gemm_for, gemm_into, matmul
+from ._blas import gemm_for, gemm_into, matmul, numpy_products
 from ._cells import make_cell, state_slices
 from ._losses import weighted_loss
 from ._params import ParamLayout
@@ -237,14 +237,12 @@ class StackedRNN:
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
                 if scale is not None:  # the cell's pre-activation scaling, folded into W_ih
                     W_ih = W_ih * scale[:, None]
-                xp = buf.empty(("xp", k, j), (T, W_ih.shape[0], n), dtype)
+                xp = matmul(W_ih, inp, out=buf.empty(("xp", k, j), (T, W_ih.shape[0], n), dtype))
                 b_hh = None
                 if arch.bias:
-                    # the bias written first and the product added: one pass less than "+="
                     b_hh = P[f"bias_hh_l{k}{sfx}"]
                     b = self.cell.input_bias(P[f"bias_ih_l{k}{sfx}"], b_hh)
-                    np.copyto(xp, (b if scale is None else b * scale)[:, None])
-                matmul(W_ih, inp, out=xp, beta=1.0 if arch.bias else 0.0)
+                    xp += (b if scale is None else b * scale)[:, None]
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
                     H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse,
                                                       buf.scope("cell", k, j))
@@ -321,8 +319,9 @@ class StackedRNN:
 
         def score(run):
             workspace = Workspace()
-            return [self.forward(flat, X[:, sl], keep_cache=False, workspace=workspace)[0]
-                    for sl in run]
+            with numpy_products():
+                return [self.forward(flat, X[:, sl], keep_cache=False, workspace=workspace)[0]
+                        for sl in run]
 
         if threads == 1:
             parts = score(runs[0])
