@@ -72,6 +72,6 @@ def test_numpy_products_routes_this_threads_products_through_numpy():
         gemm = gemm_for(64, 64, 64)
         assert gemm is not gemm_into
         gemm(A, B, C, 1.0)
-        gemm(A, B, C, 1.0)  # the reused temporary
+        gemm(A, B, C, 1.0)
     np.testing.assert_allclose(C, expected + A @ B, rtol=1e-12)
     assert gemm_for(64, 64, 64) is gemm_into

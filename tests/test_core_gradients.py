@@ -386,3 +386,24 @@ def test_backward_in_chunks_of_steps_is_exact(cell, bidirectional, monkeypatch):
         return net.loss_and_grad(th, X, Y, "squared_error")
     monkeypatch.setattr(_cells, "CHUNK_BYTES", 1)
     assert _relative_error(f, theta) <= 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_workspace_arrays_start_on_distinct_cache_lines(dtype):
+    from skdeeprnn.core._workspace import FRESH, Workspace, staggered_empty
+
+    ws = Workspace()
+    arrays = [ws.empty(("a", k), (5, 64, 64), dtype) for k in range(8)]
+    arrays += [FRESH.empty("b", (5, 64, 64), dtype) for _ in range(4)]
+    for a in arrays:
+        assert a.shape == (5, 64, 64) and a.dtype == dtype and a.flags.c_contiguous
+        assert a.ctypes.data % 64 == 0
+        a[...] = 1.0  # the whole array is writable memory of its own
+    workspace_offsets = {a.ctypes.data % 4096 for a in arrays[:8]}
+    assert len(workspace_offsets) == 8
+    assert len({a.ctypes.data % 4096 for a in arrays[8:]}) == 4
+    assert ws.empty(("a", 3), (5, 64, 64), dtype) is arrays[3]
+    np.testing.assert_array_equal(np.concatenate(arrays), 1.0)
+    small = staggered_empty((3, 4), dtype, 5)
+    assert small.shape == (3, 4) and small.flags.c_contiguous
+    assert FRESH.zeros("c", (64, 64), dtype).sum() == 0

@@ -63,15 +63,7 @@ def gemm_into(A, B, C, beta=1.0):
 def _numpy_gemm(A, B, C, beta=1.0):
     """:func:`gemm_into` through NumPy's ``matmul`` (and a temporary when ``beta`` is 1)."""
     if beta:
-        # one temporary per thread and shape, reused: a fresh (256, 256) float32 array per
-        # step is above glibc's mmap threshold, and its page faults made a loop 15% slower
-        key = (C.shape, C.dtype)
-        temporaries = _local.__dict__.setdefault("temporaries", {})
-        tmp = temporaries.get(key)
-        if tmp is None:
-            tmp = temporaries[key] = np.empty(C.shape, dtype=C.dtype)
-        np.matmul(A, B, out=tmp)
-        C += tmp
+        C += np.matmul(A, B)
     else:
         np.matmul(A, B, out=C)
     return C
@@ -99,6 +91,8 @@ def numpy_products():
     For threads that run at once: NumPy releases the GIL during a product, scipy's
     wrappers hold it. Measured on 1024 sequences of a 2x64 LSTM, two threads
     predicted 1.4x faster than one through NumPy, and no faster through scipy.
+    (The temporary of a ``beta = 1`` product is allocated each time: a cached
+    page-aligned one was measured slower, see :mod:`skdeeprnn.core._workspace`.)
     """
     before = getattr(_local, "numpy", False)
     _local.numpy = True

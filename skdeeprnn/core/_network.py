@@ -310,7 +310,8 @@ class StackedRNN:
         T, n, _ = X.shape
         rows = self.inference_rows(T, flat.dtype)
         if n <= rows:
-            return self.forward(flat, X, keep_cache=False)[0]
+            with numpy_products():
+                return self.forward(flat, X, keep_cache=False)[0]
         chunks = [slice(s, min(s + rows, n)) for s in range(0, n, rows)]
         threads = min(len(chunks), blas_threads())
         # contiguous runs of chunks per thread, each run with its own workspace
