@@ -112,6 +112,9 @@ def matmul(A, B, out=None, beta=0.0):
     if out is None:
         out = np.empty(B.shape[:-2] + (A.shape[0], B.shape[-1]), dtype=B.dtype)
     gemm = gemm_for(A.shape[0], A.shape[1], B.shape[-1])
+    if gemm is gemm_into and B.ndim == 3 and not A.flags.c_contiguous:
+        # a transposed weight, reused for every step: measured 5-10% faster copied once
+        A = np.ascontiguousarray(A)
     if gemm is _numpy_gemm or B.ndim == 2:
         return gemm(A, B, out, beta)
     for t in range(B.shape[0]):
