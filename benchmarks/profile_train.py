@@ -96,6 +96,69 @@ def breakdown(cfg, dtype, epochs):
     return st
 
 
+def timed_breakdown(cfg, dtype, epochs):
+    """The breakdown of :func:`breakdown` timed with ``perf_counter``, without a profiler.
+
+    cProfile charges each Python-level call, and the core makes one per
+    time step and product, so its figures overstate the parts with many small
+    calls. Here only the network's and the cell's forward and backward are
+    wrapped (a few calls per minibatch), so the parts are what ``fit`` spends.
+    """
+    from skdeeprnn.core import _cells, _network
+
+    cell = {"rnn": _cells.RNNCell, "lstm": _cells.LSTMCell, "gru": _cells.GRUCell}[cfg.cell]
+    targets = [(_network.StackedRNN, "loss_and_grad"), (_network.StackedRNN, "forward"),
+               (_network.StackedRNN, "backward"), (cell, "forward"), (cell, "backward")]
+    spent = {}
+
+    def timed(key, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                total, calls = spent.get(key, (0.0, 0))
+                spent[key] = (total + time.perf_counter() - t, calls + 1)
+        return wrapper
+
+    X, y = make_data(cfg, np.dtype(dtype))
+    fit_ours(cfg, dtype, X[: 2 * cfg.batch], y[: 2 * cfg.batch], 1)  # warm-up
+    originals = [(owner, name, getattr(owner, name)) for owner, name in targets]
+    try:
+        for owner, name, fn in originals:
+            setattr(owner, name, timed((owner.__name__, name), fn))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            fit_ours(cfg, dtype, X, y, epochs)
+            wall = time.perf_counter() - t
+    finally:
+        for owner, name, fn in originals:
+            setattr(owner, name, fn)
+    lag, batches = spent[("StackedRNN", "loss_and_grad")]
+    fwd = spent[("StackedRNN", "forward")][0]
+    bwd = spent[("StackedRNN", "backward")][0]
+    cf = spent[(cell.__name__, "forward")][0]
+    cb = spent[(cell.__name__, "backward")][0]
+    rows = [
+        ("fit", wall),
+        ("  loss_and_grad", lag),
+        ("    forward: cells' time loops", cf),
+        ("    forward: input projections + head", fwd - cf),
+        ("    backward: cells' time loops", cb),
+        ("    backward: weight / input gradients + head", bwd - cb),
+        ("    loss, L2 penalty", lag - fwd - bwd),
+        ("  rest of fit (optimizer, clipping, batches, set-up)", wall - lag),
+    ]
+    print(f"\n### {cfg.name} {dtype}, timed without a profiler: n={cfg.n}, batch {cfg.batch}, "
+          f"{epochs} epochs, {batches} minibatches\n")
+    print("| part | seconds | % of fit | ms per minibatch |")
+    print("|---|---|---|---|")
+    for name, sec in rows:
+        print(f"| {name} | {sec:.3f} | {100 * sec / wall:.1f} | "
+              f"{1e3 * sec / max(batches, 1):.2f} |")
+
+
 def step_costs(cfg, dtype, repeats=2000):
     """Microseconds of one step's operations for the first layer's shapes (batch x hidden)."""
     from scipy.special import expit
@@ -162,6 +225,8 @@ def main(argv=None):
     p.add_argument("--lines", action="store_true", help="line_profiler on the cell and network")
     p.add_argument("--steps", action="store_true", help="time one step's operations")
     p.add_argument("--top", type=int, default=0, help="also print cProfile's top N by tottime")
+    p.add_argument("--timers", action="store_true",
+                   help="time the parts with perf_counter instead of cProfile")
     args = p.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -174,6 +239,9 @@ def main(argv=None):
         cfg = by_name[name]
         if args.n:
             cfg = cfg.__class__(**{**cfg.__dict__, "n": args.n})
+        if args.timers:
+            timed_breakdown(cfg, args.dtype, args.epochs)
+            continue
         st = breakdown(cfg, args.dtype, args.epochs)
         if args.top:
             st.sort_stats("tottime").print_stats(args.top)
