@@ -3,8 +3,9 @@
 Computed layer-major (see DESIGN.md §3): for each layer and direction, the
 input of all time steps is projected before the time loop, only the recurrent
 product runs in the loop (:mod:`skdeeprnn.core._cells`), and in backward the
-weight gradients and the gradient to the layer below are computed after it,
-over all ``T * n`` columns. The public methods take and return time-major
+weight gradients and the gradient to the layer below are computed after it
+(BLAS products per step, accumulated in place: :mod:`skdeeprnn.core._blas`).
+The public methods take and return time-major
 ``(T, n, d)`` arrays; inside, each step is feature-major ``(d, n)`` so that a
 gate is a contiguous block (see :mod:`skdeeprnn.core._cells`).
 
