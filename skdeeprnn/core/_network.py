@@ -311,7 +311,10 @@ class StackedRNN:
         T, n, _ = X.shape
         rows = self.inference_rows(T, flat.dtype)
         if n <= rows:
-            with numpy_products():
+            # as one chunk of the threaded path: NumPy's products on one thread, so that
+            # neither BLAS thread pool is left spinning beside training's (fit validates
+            # through here)
+            with single_threaded_blas(), numpy_products():
                 return self.forward(flat, X, keep_cache=False)[0]
         chunks = [slice(s, min(s + rows, n)) for s in range(0, n, rows)]
         threads = min(len(chunks), blas_threads())
