@@ -13,7 +13,7 @@ scipy's wrappers are Fortran routines: an array is passed without a copy when
 it is Fortran-contiguous, so a C-contiguous ``C`` is written as ``C.T = B.T @
 A.T``. Results do not depend on the BLAS thread count: OpenBLAS splits a GEMM
 over the rows and columns of ``C``, never over the summed dimension
-(``tests/test_reproducibility.py`` checks it).
+(``tests/test_scale_out.py`` checks it).
 """
 
 import threading
