@@ -75,3 +75,10 @@ def test_numpy_products_routes_this_threads_products_through_numpy():
         gemm(A, B, C, 1.0)
     np.testing.assert_allclose(C, expected + A @ B, rtol=1e-12)
     assert gemm_for(64, 64, 64) is gemm_into
+    # a time loop's temporary: the product goes through it, the sum into C
+    tmp = np.empty((64, 64))
+    with numpy_products():
+        gemm_for(64, 64, 64, tmp=tmp)(A, B, C, 1.0)
+    np.testing.assert_allclose(C, expected + 2 * (A @ B), rtol=1e-12)
+    np.testing.assert_allclose(tmp, A @ B, rtol=1e-12)
+    assert gemm_for(64, 64, 64, tmp=tmp) is gemm_into  # scipy's path needs none

@@ -18,6 +18,7 @@ over the rows and columns of ``C``, never over the summed dimension
 
 import threading
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 from scipy.linalg import blas
@@ -60,16 +61,22 @@ def gemm_into(A, B, C, beta=1.0):
     return C
 
 
-def _numpy_gemm(A, B, C, beta=1.0):
-    """:func:`gemm_into` through NumPy's ``matmul`` (and a temporary when ``beta`` is 1)."""
+def _numpy_gemm(A, B, C, beta=1.0, tmp=None):
+    """:func:`gemm_into` through NumPy's ``matmul``; ``beta = 1`` goes through ``tmp``.
+
+    ``tmp`` (``C``'s shape) holds the product before it is added; None allocates one.
+    """
     if beta:
-        C += np.matmul(A, B)
+        if tmp is None:
+            C += np.matmul(A, B)
+        else:
+            C += np.matmul(A, B, out=tmp)
     else:
         np.matmul(A, B, out=C)
     return C
 
 
-def gemm_for(m, k, n, single_threaded=False, beta=1.0):
+def gemm_for(m, k, n, single_threaded=False, beta=1.0, tmp=None):
     """Return the in-place product for ``(m, k) @ (k, n)`` steps: :func:`gemm_into` or NumPy's.
 
     NumPy's below :data:`SMALL` multiply-adds, where a scipy call costs more than
@@ -77,10 +84,11 @@ def gemm_for(m, k, n, single_threaded=False, beta=1.0):
     (``beta = 0``) in a loop run on one thread: there NumPy's ``matmul`` was
     measured 5-15% faster than scipy's ``gemm`` on ``W_hh.T @ dG`` steps. The
     products that may use several threads all go through scipy, so that only
-    one of the two BLAS thread pools is ever busy.
+    one of the two BLAS thread pools is ever busy. A time loop passes ``tmp``
+    (an ``(m, n)`` workspace array) so that NumPy's ``beta = 1`` products reuse it.
     """
     if m * k * n < SMALL or (single_threaded and not beta) or getattr(_local, "numpy", False):
-        return _numpy_gemm
+        return _numpy_gemm if tmp is None else partial(_numpy_gemm, tmp=tmp)
     return gemm_into
 
 
@@ -91,8 +99,6 @@ def numpy_products():
     For threads that run at once: NumPy releases the GIL during a product, scipy's
     wrappers hold it. Measured on 1024 sequences of a 2x64 LSTM, two threads
     predicted 1.4x faster than one through NumPy, and no faster through scipy.
-    (The temporary of a ``beta = 1`` product is allocated each time: a cached
-    page-aligned one was measured slower, see :mod:`skdeeprnn.core._workspace`.)
     """
     before = getattr(_local, "numpy", False)
     _local.numpy = True

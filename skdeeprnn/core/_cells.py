@@ -141,7 +141,7 @@ class RNNCell:
         out, prev, init = _slots(T, reverse)
         H = buf.empty("H", (T + 1, h, n), xp.dtype)
         H[init] = 0.0
-        gemm = gemm_for(h, h, n)
+        gemm = gemm_for(h, h, n, tmp=buf.empty("fwd_tmp", (h, n), xp.dtype))
         relu = self.nonlinearity == "relu"
         for t in _steps(T, reverse):
             a = xp[t]
@@ -175,7 +175,7 @@ class RNNCell:
             np.multiply(H[outs], H[outs], out=dPre)
             np.subtract(1.0, dPre, out=dPre)
         W_hh_T = np.ascontiguousarray(W_hh.T)  # scipy's gemm: 15% faster than on the view
-        gemm = gemm_for(h, h, n, loop_is_single_threaded(n, h, 1), beta=0.0)
+        gemm = gemm_for(h, h, n, loop_is_single_threaded(n, h, self.n_gates), beta=0.0)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         for t in _steps(T, not reverse):
             if dH is not None:
@@ -220,7 +220,7 @@ class LSTMCell:
         H[init] = 0.0
         C[init] = 0.0
         W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
-        gemm = gemm_for(G, h, n)
+        gemm = gemm_for(G, h, n, tmp=buf.empty("fwd_tmp", (G, n), xp.dtype))
         ig = buf.empty("ig", (h, n), xp.dtype)
         for t in _steps(T, reverse):
             a = xp[t]
@@ -247,7 +247,7 @@ class LSTMCell:
         dG = buf.empty("dG", (T, G, n), H.dtype)
         d4 = dG.reshape(T, 4, h, n)
         W_hh_T = np.ascontiguousarray(W_hh.T)  # scipy's gemm: 15% faster than on the view
-        gemm = gemm_for(h, G, n, loop_is_single_threaded(n, h, 4), beta=0.0)
+        gemm = gemm_for(h, G, n, loop_is_single_threaded(n, h, self.n_gates), beta=0.0)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         dc = buf.zeros("dc", (h, n), H.dtype)
         tmp = buf.empty("dc_step", (h, n), H.dtype)
@@ -320,7 +320,9 @@ class GRUCell:
         H[init] = 0.0
         W_scaled = W_hh * self.gate_scale(h, xp.dtype)[:, None]
         W_rz, W_n = W_scaled[: 2 * h], W_scaled[2 * h :]
-        gemm_rz, gemm_n = gemm_for(2 * h, h, n), gemm_for(h, h, n)
+        gemm_tmp = buf.empty("fwd_tmp", (2 * h, n), xp.dtype)
+        gemm_rz = gemm_for(2 * h, h, n, tmp=gemm_tmp)
+        gemm_n = gemm_for(h, h, n, tmp=gemm_tmp[:h])
         # HN[t] = W_hn h_{t-1} + b_hn: the bias written for all steps, the product added
         beta_n = 0.0
         if b_hh is not None:
@@ -362,7 +364,8 @@ class GRUCell:
         # copies: scipy's gemm was measured slower on transposed views here
         W_rz_T = np.ascontiguousarray(W_hh[: 2 * h].T)
         W_n_T = np.ascontiguousarray(W_hh[2 * h :].T)
-        gemm_rz, gemm_n = gemm_for(h, 2 * h, n), gemm_for(h, h, n)
+        gemm_tmp = buf.empty("bwd_tmp", (h, n), H.dtype)
+        gemm_rz, gemm_n = gemm_for(h, 2 * h, n, tmp=gemm_tmp), gemm_for(h, h, n, tmp=gemm_tmp)
         tmp_all = buf.empty("tmp_all", (T, h, n), H.dtype)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
