@@ -3,11 +3,12 @@
 from ._estimators import DeepRNNClassifier, DeepRNNRegressor
 from ._persistence import load_npz, save_npz
 from ._version import __version__
-from .preprocessing import SlidingWindowTransformer, make_windows
+from .preprocessing import SequenceStandardScaler, SlidingWindowTransformer, make_windows
 
 __all__ = [
     "DeepRNNClassifier",
     "DeepRNNRegressor",
+    "SequenceStandardScaler",
     "SlidingWindowTransformer",
     "__version__",
     "load_npz",

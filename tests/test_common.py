@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor, SlidingWindowTransformer
+from skdeeprnn import (
+    DeepRNNClassifier,
+    DeepRNNRegressor,
+    SequenceStandardScaler,
+    SlidingWindowTransformer,
+)
 
 # Cheap settings in one place: small networks and few iterations keep the suite fast; the
 # checks exercise the API, not the quality of the fit (see test_estimators for that).
@@ -14,6 +19,8 @@ ESTIMATORS = [
     DeepRNNClassifier(num_layers=2, hidden_size=3, cell="gru", bidirectional=True,
                       solver="lbfgs", max_iter=20, random_state=0),
     SlidingWindowTransformer(window=3),
+    SequenceStandardScaler(),
+    SequenceStandardScaler(with_mean=False),
 ]
 
 # Each output row of the window transformer is built from its neighbouring input rows by
