@@ -3,7 +3,8 @@
 Two entry points share the same window arithmetic:
 
 - :class:`SlidingWindowTransformer` keeps one output row per input row (padding the
-  first ``window - 1`` rows), so ``y`` stays aligned inside a scikit-learn ``Pipeline``;
+  first ``window - 1`` rows, or prepending the end of the fitted table with
+  ``history=True``), so ``y`` stays aligned inside a scikit-learn ``Pipeline``;
 - :func:`make_windows` returns complete windows only, with their targets, for work
   outside pipelines.
 
@@ -105,8 +106,11 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
     ``h`` steps ahead, build ``y`` by shifting the target, e.g. ``y = target.shift(-h)``
     with the last ``h`` rows dropped from both ``X`` and ``y``.
 
-    The first ``window - 1`` rows do not have a full history; the missing rows before
-    the start of the table are filled according to ``padding``.
+    The first ``window - 1`` rows do not have a full history. With ``history=True``,
+    :meth:`transform` takes the missing rows from the end of the table seen in
+    :meth:`fit`, as they are when the transformed table continues the fitted one (a test
+    period after its training period); otherwise, and always in :meth:`fit_transform`,
+    they are filled according to ``padding``.
 
     Parameters
     ----------
@@ -117,13 +121,27 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
         How the rows before the start of the table are filled for the first
         ``window - 1`` outputs:
 
-        - ``'edge'``: repeat the first row of the table being transformed;
+        - ``'edge'``: repeat the first row of the table being transformed (of
+          :attr:`history_` when ``history=True`` puts it first);
         - ``'zero'``: zeros, the neutral value after standardisation;
         - ``'mean'``: the per-feature mean of the data seen in :meth:`fit`
           (:attr:`mean_`), a neutral value without a scaler that does not depend on
           the batch being transformed.
 
         NaN padding is deliberately not offered: recurrent networks reject NaN.
+
+    history : bool, default=False
+        Whether :meth:`transform` treats `X` as the rows that directly follow the table
+        seen in :meth:`fit`: its first windows then start with the last
+        ``window - 1`` rows of that table (:attr:`history_`) instead of padding, and
+        are the windows a transform of the two tables joined together would give.
+        Set it when the tables transformed after fitting are later periods of the
+        same series: in a :class:`~sklearn.pipeline.Pipeline` fitted on a training
+        period, ``predict`` on the period right after it, or the validation folds of
+        :class:`~sklearn.model_selection.TimeSeriesSplit`, which follow their
+        training folds in time. :meth:`fit_transform` pads in any case: the table it
+        fits has no earlier rows. Padding still fills the rows that the fitted table
+        was too short to provide. See :ref:`windows_history`.
 
     Attributes
     ----------
@@ -138,12 +156,23 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
         Per-feature mean of the data seen during :meth:`fit`, used by
         ``padding='mean'``.
 
+    history_ : ndarray of shape (n_history, `n_features_in_`)
+        The last ``n_history = min(window - 1, n_samples)`` rows of the data seen
+        during :meth:`fit`, oldest first, in its dtype; used by ``history=True``.
+
     See Also
     --------
     make_windows : Complete windows and their targets, outside pipelines.
 
     Notes
     -----
+    With ``history=True``, ``fit(X).transform(X)`` is not ``fit_transform(X)``: the
+    first treats `X` as the continuation of itself. Window the fitted table with
+    :meth:`fit_transform`, or with ``history=False``; in particular, ``predict`` of a
+    pipeline on its own training rows gives their first ``window - 1`` rows the end
+    of those rows as history. With a gap between the two tables (as with
+    ``TimeSeriesSplit(gap=...)``), the first windows skip the rows of the gap.
+
     The output of :meth:`transform` is a read-only view made with
     :func:`numpy.lib.stride_tricks.sliding_window_view` over the padded table: it
     costs ``(n_samples + window - 1) * n_features`` values of memory rather than
@@ -183,25 +212,46 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
     <BLANKLINE>
            [[ 2., 20.],
             [ 3., 30.]]])
+
+    With ``history=True``, a later table starts where the fitted one ended:
+
+    >>> train, test = x[:3], x[3:]
+    >>> windows = SlidingWindowTransformer(window=3, history=True).fit(train)
+    >>> windows.history_[:, 0]
+    array([1., 2.])
+    >>> windows.transform(test)[:, :, 0]
+    array([[1., 2., 3.],
+           [2., 3., 4.]])
     """
 
     _parameter_constraints: dict = {
         "window": [Interval(Integral, 1, None, closed="left")],
         "padding": [StrOptions({"edge", "zero", "mean"})],
+        "history": ["boolean"],
     }
 
-    def __init__(self, window=24, padding="edge"):
+    def __init__(self, window=24, padding="edge", history=False):
         self.window = window
         self.padding = padding
+        self.history = history
 
     def _validate_table(self, X, *, reset):
         _check_ndim(X, "X", allow_1d=False)
         _check_time_order(X, "X")
         return validate_data(self, _as_table(X), reset=reset, dtype=_FLOAT_DTYPES)
 
+    def _fit(self, X):
+        """Validate the table, record what :meth:`transform` needs and return it."""
+        X = self._validate_table(X, reset=True)
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        n_history = min(self.window - 1, X.shape[0])
+        # A copy: a view would keep the whole training table alive (and in the pickle).
+        self.history_ = X[X.shape[0] - n_history :].copy()
+        return X
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the table and record its number of features.
+        """Check the table and record its features, mean and last rows.
 
         Parameters
         ----------
@@ -216,8 +266,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
         self : object
             The fitted transformer.
         """
-        X = self._validate_table(X, reset=True)
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        self._fit(X)
         return self
 
     def transform(self, X):
@@ -227,25 +276,62 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features) or Series
             Table whose rows are in time order, with the features seen in :meth:`fit`.
+            With ``history=True``, the rows that directly follow the fitted table.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, window, n_features)
+            Read-only view; ``Xt[t]`` holds rows ``t - window + 1, ..., t`` of `X`,
+            oldest first. The rows before the start of `X` are the last rows of the
+            fitted table when ``history=True``, and are filled by ``padding``
+            otherwise. float32 input stays float32, anything else becomes float64.
+        """
+        check_is_fitted(self)
+        X = self._validate_table(X, reset=False)
+        return self._windows(X, self.history_ if self.history else None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit to `X` and return its windows, the first ``window - 1`` padded.
+
+        The fitted table has no rows before it, so its first windows are filled by
+        ``padding`` whatever ``history`` says; only later tables passed to
+        :meth:`transform` start with the fitted table's last rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features) or Series
+            Table whose rows are in time order. A pandas Series is one feature.
+
+        y : None
+            Ignored.
 
         Returns
         -------
         Xt : ndarray of shape (n_samples, window, n_features)
             Read-only view; ``Xt[t]`` holds rows ``t - window + 1, ..., t`` of `X`,
             oldest first, with the rows before the start filled by ``padding``.
-            float32 input stays float32, anything else becomes float64.
         """
-        check_is_fitted(self)
-        X = self._validate_table(X, reset=False)
-        n_pad = self.window - 1
-        if n_pad == 0:
+        return self._windows(self._fit(X), None)
+
+    def _windows(self, X, history):
+        """Windows over `X` preceded by the rows of `history` (or none) and padding."""
+        n_before = self.window - 1
+        if n_before == 0:
             return _window_view(X, 1)
-        if self.padding == "edge":
-            head = np.repeat(X[:1], n_pad, axis=0)
-        elif self.padding == "zero":
-            head = np.zeros((n_pad, X.shape[1]), dtype=X.dtype)
-        else:  # "mean"
-            head = np.broadcast_to(self.mean_.astype(X.dtype), (n_pad, X.shape[1]))
+        before = X[:0] if history is None else history.astype(X.dtype, copy=False)
+        n_pad = n_before - before.shape[0]
+        if n_pad == 0:
+            head = before
+        else:
+            if self.padding == "edge":
+                first = before[:1] if before.shape[0] else X[:1]
+                pad = np.repeat(first, n_pad, axis=0)
+            elif self.padding == "zero":
+                pad = np.zeros((n_pad, X.shape[1]), dtype=X.dtype)
+            else:  # "mean"
+                pad = np.broadcast_to(self.mean_.astype(X.dtype), (n_pad, X.shape[1]))
+            head = np.concatenate([pad, before])
         return _window_view(np.concatenate([head, X]), self.window)
 
     def __sklearn_tags__(self):
