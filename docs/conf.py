@@ -4,12 +4,18 @@ Build with ``make -C docs html`` (runs the gallery examples),
 ``make -C docs html-quick`` (runs them with ``--quick``) or
 ``make -C docs html-noplot`` (renders the examples without running them).
 The build reads nothing from the network: no intersphinx inventories, no
-remote images, no version switcher.
+remote images, no version switcher. Nor does the maths on the pages: MathJax
+is served from the built site (see "Maths" below).
 """
 
+import importlib.util
 import os
+import shutil
 import sys
 from datetime import date
+from pathlib import Path
+
+from sphinx.errors import ConfigError
 
 # Build against the source tree next to docs/, whether or not it is installed.
 sys.path.insert(0, os.path.abspath(".."))
@@ -85,6 +91,48 @@ sphinx_gallery_conf = {
     # default); all the examples still run first, so every failure is reported.
     "abort_on_example_error": False,
 }
+
+# -- Maths -------------------------------------------------------------------
+# sphinx.ext.mathjax points the pages at MathJax on a CDN by default, so offline
+# they show raw TeX. The docs extra installs django-static-mathjax, MathJax 3.2.2
+# as package data on PyPI (no dependencies; Django is not needed), importable
+# as ``mathjax``. Each HTML build copies its TeX-to-HTML component, with the
+# folders of files that component loads on demand (fonts, TeX extensions, menu,
+# accessibility), to _static/mathjax/; the pages load it from there.
+MATHJAX_COMPONENT = "tex-chtml.js"
+mathjax_path = f"mathjax/{MATHJAX_COMPONENT}"  # relative: under _static/
+
+
+def _mathjax_source():
+    """The folder of MathJax's browser components in django-static-mathjax."""
+    spec = importlib.util.find_spec("mathjax")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        root = Path(location) / "static" / "mathjax"
+        if (root / "es5" / MATHJAX_COMPONENT).is_file():
+            return root
+    raise ConfigError(
+        f"MathJax's {MATHJAX_COMPONENT} was not found in an installed 'mathjax' package; "
+        "install the docs dependencies: pip install -e '.[docs]' (django-static-mathjax)."
+    )
+
+
+def _copy_mathjax(app, exception):
+    if app.builder.format != "html":
+        return
+    source = _mathjax_source()
+    target = Path(app.outdir) / "_static" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / "es5" / MATHJAX_COMPONENT, target)
+    shutil.copy2(source / "LICENSE", target)  # Apache-2.0: travels with the copy
+    for folder in (source / "es5").iterdir():
+        if folder.is_dir():
+            shutil.copytree(folder, target / folder.name, dirs_exist_ok=True)
+
+
+def setup(app):
+    _mathjax_source()  # fail at the start of a build, not after it
+    app.connect("build-finished", _copy_mathjax)
+
 
 # -- myst (Markdown) ---------------------------------------------------------
 myst_enable_extensions = []
