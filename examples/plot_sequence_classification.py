@@ -8,7 +8,8 @@ continues with a long stretch of noise. The label is invisible at the end of
 the sequence, so a classifier has to carry the marker through every noisy step:
 a task for a recurrent network with gates.
 
-We fit :class:`~skdeeprnn.DeepRNNClassifier` with string labels, look at its
+We fit :class:`~skdeeprnn.DeepRNNClassifier` with string labels behind a
+:class:`~skdeeprnn.SequenceStandardScaler` in a ``Pipeline``, look at its
 class probabilities (``predict_proba``) and its confusion matrix, and compare a
 GRU with a plain tanh RNN and with a logistic regression that only sees the last
 steps.
@@ -30,8 +31,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
-from skdeeprnn import DeepRNNClassifier
+from skdeeprnn import DeepRNNClassifier, SequenceStandardScaler
 
 parser = argparse.ArgumentParser(description="Sequence classification that needs memory.")
 parser.add_argument("--quick", action="store_true", help="fewer epochs, for CI")
@@ -66,22 +68,33 @@ print(f"X_train {X_train.shape}, labels {sorted(set(y_train.tolist()))}")
 # %%
 # A GRU classifier
 # ----------------
-# One layer of 32 GRU units reads the sequence; the last step's state feeds a
-# softmax over the three labels. Labels can be any type: ``classes_`` keeps
-# the strings and ``predict`` returns them.
+# A :class:`~skdeeprnn.SequenceStandardScaler` first gives the sequences zero
+# mean and unit variance, with statistics over every sequence and every step
+# of the training set (scikit-learn's ``StandardScaler`` rejects 3D input).
+# One layer of 32 GRU units then reads the sequence; the last step's state
+# feeds a softmax over the three labels. Labels can be any type: ``classes_``
+# keeps the strings and ``predict`` returns them.
 epochs = 10 if args.quick else 25
-gru = DeepRNNClassifier(
-    cell="gru",
-    num_layers=1,
-    hidden_size=32,
-    learning_rate_init=0.03,
-    batch_size=64,
-    max_iter=epochs,
-    random_state=0,
-)
+
+
+def scaled_classifier(cell):
+    """A scaler and a one-layer classifier with ``cell``, in a pipeline."""
+    net = DeepRNNClassifier(
+        cell=cell,
+        num_layers=1,
+        hidden_size=32,
+        learning_rate_init=0.03,
+        batch_size=64,
+        max_iter=epochs,
+        random_state=0,
+    )
+    return Pipeline([("scale", SequenceStandardScaler()), ("net", net)])
+
+
+gru = scaled_classifier("gru")
 start = time.perf_counter()
 gru.fit(X_train, y_train)
-print(f"GRU fitted in {time.perf_counter() - start:.1f} s ({gru.n_iter_} epochs)")
+print(f"GRU fitted in {time.perf_counter() - start:.1f} s ({gru['net'].n_iter_} epochs)")
 print("classes_:", gru.classes_)
 
 proba = gru.predict_proba(X_test[:5])
@@ -112,22 +125,15 @@ for label, row in zip(gru.classes_, cm, strict=True):
 last_steps = LogisticRegression().fit(X_train[:, -4:, 0], y_train)
 print(f"logistic regression on the last 4 steps: {last_steps.score(X_test[:, -4:, 0], y_test):.3f}")
 
-rnn = DeepRNNClassifier(
-    cell="rnn",
-    num_layers=1,
-    hidden_size=32,
-    learning_rate_init=0.03,
-    batch_size=64,
-    max_iter=epochs,
-    random_state=0,
-).fit(X_train, y_train)
+rnn = scaled_classifier("rnn").fit(X_train, y_train)
 print(f"tanh RNN test accuracy:                  {rnn.score(X_test, y_test):.3f}")
 print(f"GRU test accuracy:                       {gru.score(X_test, y_test):.3f}")
 
 # %%
 # Training curves
 # ---------------
-# The mean cross-entropy per epoch (``loss_curve_``) of both networks. The
+# The mean cross-entropy per epoch (``loss_curve_``, on the network, the
+# pipeline's last step) of both networks. The
 # GRU first sits on a plateau at chance level, until its gates learn to hold
 # the marker.
 try:
@@ -137,8 +143,9 @@ except ImportError:  # matplotlib is an optional extra: skip the figure
 
 if plt is not None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(np.arange(1, gru.n_iter_ + 1), gru.loss_curve_, label="GRU")
-    ax.plot(np.arange(1, rnn.n_iter_ + 1), rnn.loss_curve_, label="tanh RNN")
+    for name, pipe in [("GRU", gru), ("tanh RNN", rnn)]:
+        net = pipe["net"]
+        ax.plot(np.arange(1, net.n_iter_ + 1), net.loss_curve_, label=name)
     ax.axhline(np.log(3), color="grey", linestyle=":", label="chance (log 3)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training cross-entropy")
