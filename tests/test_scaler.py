@@ -278,6 +278,9 @@ def test_other_number_of_features_per_step_raises():
         scaler.inverse_transform(SEQUENCES[:, :, 0])
     with pytest.raises(ValueError, match="X has 2 features per time step, .* fitted with 3"):
         scaler.partial_fit(SEQUENCES[:, :, :2])
+    # 2D input of another length: the features per step are the first thing wrong
+    with pytest.raises(ValueError, match="X has 1 features per time step, .* fitted with 3"):
+        scaler.transform(np.zeros((2, 7)))
 
 
 @pytest.mark.parametrize("method", ["fit", "transform"])

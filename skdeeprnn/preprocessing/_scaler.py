@@ -192,7 +192,7 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
             raise ValueError(
                 f"X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
                 f"n_features); got a 1D array of shape {X.shape}. Reshape your data with "
-                f"X.reshape(1, -1) if it is a single univariate sequence."
+                "X.reshape(1, -1) if it is a single univariate sequence."
             )
         if X.ndim > 3:
             raise ValueError(
@@ -207,17 +207,17 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
         if reset:
             self.n_features_per_step_ = n_features
             return X
-        if X.ndim == 2 and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input. A 2D X must have as many columns "
-                f"(time steps) as in fit; pass univariate sequences of another length as "
-                f"X[:, :, np.newaxis]."
-            )
         if n_features != self.n_features_per_step_:
             raise ValueError(
                 f"X has {n_features} features per time step, but {type(self).__name__} was "
                 f"fitted with {self.n_features_per_step_} features per time step."
+            )
+        if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input. A 2D X must have as many columns "
+                "(time steps) as in fit; pass univariate sequences of another length as "
+                "X[:, :, np.newaxis]."
             )
         return X
 
@@ -231,8 +231,7 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Sequences; 2D input is univariate sequences. NaN values are ignored.
 
         y : None
@@ -258,8 +257,7 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             A batch of sequences. NaN values are ignored; a feature may be all NaN in a
             batch once an earlier batch has observed it.
 
@@ -317,8 +315,7 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Sequences with the features per step seen in fit. A 3D array may have any
             number of time steps; a 2D array must have ``n_features_in_`` columns.
 
@@ -346,8 +343,7 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Standardised sequences.
 
         copy : bool, default=None
