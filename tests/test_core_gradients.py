@@ -115,6 +115,47 @@ def test_gradient_with_residual_and_layer_norm(cell, num_layers, bidirectional, 
     assert _relative_error(f, theta) <= 1e-6
 
 
+@pytest.mark.parametrize("cell, nonlinearity", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+@pytest.mark.parametrize("extra", [{}, {"residual": True, "layer_norm": True, "dropout": 0.3}],
+                         ids=["plain", "residual-norm-dropout"])
+def test_gradient_of_pooled_heads(cell, nonlinearity, num_layers, bidirectional, pooling, extra):
+    """The many-to-one head on the mean or the maximum of the top layer's output over steps."""
+    rng = np.random.RandomState(4)
+    arch = Architecture(D, (3, 2)[:num_layers], K, cell=cell, nonlinearity=nonlinearity,
+                        bidirectional=bidirectional, pooling=pooling, **extra)
+    net = StackedRNN(arch)
+    theta = net.init_params(rng) * 2.0
+    X = rng.normal(size=(4, N, D))
+    Y = _targets("softmax_cross_entropy", (N, K), rng)
+
+    def f(th):
+        return net.loss_and_grad(th, X, Y, "softmax_cross_entropy", None, 0.1, training=True,
+                                 random_state=np.random.RandomState(5))
+
+    assert _relative_error(f, theta) <= 1e-6
+
+
+def test_max_pooling_reads_the_largest_output_of_each_unit():
+    arch = Architecture(1, (3,), 1, cell="rnn", pooling="max")
+    net = StackedRNN(arch)
+    theta = net.init_params(np.random.RandomState(0))
+    X = np.random.RandomState(1).normal(size=(5, 4, 1))
+    P = net.layout.views(theta)
+    H = np.zeros((6, 4, 3))
+    for t in range(5):  # the tanh RNN by hand
+        H[t + 1] = np.tanh(X[t] @ P["weight_ih_l0"].T + P["bias_ih_l0"]
+                           + H[t] @ P["weight_hh_l0"].T + P["bias_hh_l0"])
+    expected = H[1:].max(axis=0) @ P["head.weight"].T + P["head.bias"]
+    np.testing.assert_allclose(net.forward(theta, X)[0], expected, rtol=1e-12)
+    mean = StackedRNN(Architecture(1, (3,), 1, cell="rnn", pooling="mean"))
+    np.testing.assert_allclose(mean.forward(theta, X)[0],
+                               H[1:].mean(axis=0) @ P["head.weight"].T + P["head.bias"],
+                               rtol=1e-12)
+
+
 def test_residual_identity_and_projection_parameters():
     arch = Architecture(4, (3, 3, 5), 1, residual=True, layer_norm=True)
     layout = build_layout(arch)
@@ -130,14 +171,17 @@ def test_residual_identity_and_projection_parameters():
     np.testing.assert_array_equal(P["layer_norm_l1.bias"], 0.0)
 
 
-def test_forget_bias_initialisation():
-    net = StackedRNN(Architecture(2, (4, 4), 1, cell="lstm", bidirectional=True))
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_forget_bias_initialisation(cell):
+    """The second gate block (LSTM forget gate, GRU update gate) starts at the given bias."""
+    net = StackedRNN(Architecture(2, (4, 4), 1, cell=cell, bidirectional=True))
     P = net.layout.views(net.init_params(np.random.RandomState(0), forget_bias=1.0))
     for name in ["l0", "l1_reverse"]:
         np.testing.assert_array_equal(P[f"bias_ih_{name}"][4:8], 1.0)
         np.testing.assert_array_equal(P[f"bias_hh_{name}"][4:8], 0.0)
-    with pytest.raises(ValueError, match="forget_bias needs cell='lstm'"):
-        StackedRNN(Architecture(2, (4,), 1, cell="gru")).init_params(
+        assert not np.any(P[f"bias_ih_{name}"][:4] == 1.0)  # the other gates stay random
+    with pytest.raises(ValueError, match="forget_bias needs cell='lstm' or 'gru'"):
+        StackedRNN(Architecture(2, (4,), 1, cell="rnn")).init_params(
             np.random.RandomState(0), forget_bias=1.0)
 
 

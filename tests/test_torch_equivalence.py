@@ -67,17 +67,24 @@ def _torch_pair(net, theta, tdtype):
     return rnn, head
 
 
-def _torch_scores(arch, rnn, head, x):
-    """What our network's head reads, computed from the torch module's outputs."""
-    output, state = rnn(x)
+def _torch_features(arch, output, state, time_dim):
+    """What our head reads, from the torch module's ``output`` and state."""
     if arch.return_sequences:
-        return head(output)
+        return output
+    if arch.pooling == "mean":
+        return output.mean(dim=time_dim)
+    if arch.pooling == "max":
+        return output.amax(dim=time_dim)
     h_n = state[0] if arch.cell == "lstm" else state
     if arch.bidirectional:
-        feats = torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer, forward and backward
-    else:
-        feats = h_n[-1]
-    return head(feats)
+        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer, forward and backward
+    return h_n[-1]
+
+
+def _torch_scores(arch, rnn, head, x):
+    """What our network's head gives, computed from the torch module's outputs (time-major)."""
+    output, state = rnn(x)
+    return head(_torch_features(arch, output, state, time_dim=0))
 
 
 def _torch_grads(net, rnn, head):
@@ -94,10 +101,12 @@ def _assert_close(ours, theirs, tol, what):
     np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol, err_msg=what)
 
 
-def _problem(cell, num_layers, bidirectional, bias, seq, dtype, seed=0, output_size=K):
+def _problem(cell, num_layers, bidirectional, bias, seq, dtype, seed=0, output_size=K,
+             pooling="last"):
     name, nonlinearity = CELLS[cell]
     arch = Architecture(D, (H,) * num_layers, output_size, cell=name, nonlinearity=nonlinearity,
-                        bias=bias, bidirectional=bidirectional, return_sequences=seq)
+                        bias=bias, bidirectional=bidirectional, return_sequences=seq,
+                        pooling=pooling)
     net = StackedRNN(arch)
     rng = np.random.RandomState(seed)
     # twice PyTorch's init scale so that the gates leave their linear regime
@@ -119,6 +128,19 @@ def test_forward_and_gradients_match_torch(cell, num_layers, bidirectional, bias
     _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype)
 
 
+# the pooled many-to-one heads: every cell x depth x direction x dtype, with biases
+POOLED = list(itertools.product(CELLS, [1, 2], [False, True], ["pooled-mean", "pooled-max"],
+                                DTYPES))
+
+
+@pytest.mark.parametrize("cell, num_layers, bidirectional, head_kind, dtype", POOLED)
+def test_pooled_heads_match_torch(cell, num_layers, bidirectional, head_kind, dtype,
+                                  monkeypatch):
+    """``pooling='mean'`` / ``'max'`` equal the head on torch's output averaged / maximised."""
+    _native_lstm_float32(monkeypatch, cell, dtype)
+    _check_forward_and_gradients(cell, num_layers, bidirectional, True, head_kind, dtype)
+
+
 def test_lstm_float32_default_onednn_path():
     """The matrix's float32 LSTMs avoid oneDNN (slow set-up); its default path agrees too."""
     if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
@@ -129,7 +151,9 @@ def test_lstm_float32_default_onednn_path():
 def _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype):
     npdtype, tdtype, tol = DTYPES[dtype]
     seq = head_kind == "many-to-many"
-    net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype)
+    pooling = head_kind.removeprefix("pooled-") if head_kind.startswith("pooled-") else "last"
+    net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype,
+                                  pooling=pooling)
     rnn, head = _torch_pair(net, theta, tdtype)
 
     scores, cache = net.forward(theta, X)
@@ -246,11 +270,7 @@ def _run(modules, arch, X, tdtype=torch.float64):
     rnn, head = modules["rnn"], modules["head"]
     with torch.no_grad():
         output, state = rnn(torch.from_numpy(X).to(tdtype))
-        if arch.return_sequences:
-            return head(output).numpy()
-        h_n = state[0] if arch.cell == "lstm" else state
-        feats = torch.cat([h_n[-2], h_n[-1]], dim=1) if arch.bidirectional else h_n[-1]
-        return head(feats).numpy()
+        return head(_torch_features(arch, output, state, time_dim=1)).numpy()
 
 
 REG_CONFIGS = [
@@ -261,6 +281,8 @@ REG_CONFIGS = [
     dict(cell="gru", bidirectional=True),
     dict(cell="gru", return_sequences=True),
     dict(cell="lstm", bidirectional=True, return_sequences=True),
+    dict(cell="gru", pooling="mean"),
+    dict(cell="lstm", bidirectional=True, pooling="max"),
 ]
 
 

@@ -10,9 +10,11 @@ its ``state_dict()``.
 What the head reads, in PyTorch terms (``output, h_n = rnn(x)``; for LSTM
 ``h_n`` is the first element of the state tuple):
 
-- many-to-one: ``h_n[-1]``, or for a bidirectional network
-  ``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (the forward direction's last step
-  and the backward direction's first step of the top layer);
+- many-to-one with ``pooling='last'``: ``h_n[-1]``, or for a bidirectional
+  network ``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (the forward direction's
+  last step and the backward direction's first step of the top layer);
+- many-to-one with ``pooling='mean'`` or ``'max'``: ``output.mean(dim=1)`` or
+  ``output.amax(dim=1)`` (over the steps of the batch-first output);
 - many-to-many (``return_sequences=True``): ``output`` at every step.
 
 Nothing here imports torch: the dictionaries hold NumPy arrays (convert with

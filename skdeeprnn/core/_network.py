@@ -59,6 +59,10 @@ class Architecture:
         Layer normalisation (with gain ``layer_norm_l{k}.weight`` and shift
         ``layer_norm_l{k}.bias``) of each layer's output, after the residual
         addition.
+    pooling : {'last', 'mean'}
+        What the many-to-one head reads: the last step's state (PyTorch's
+        ``h_n``) or the mean of the top layer's output over the steps. Ignored
+        for many-to-many output.
     """
 
     input_size: int
@@ -72,6 +76,7 @@ class Architecture:
     dropout: float = 0.0
     residual: bool = False
     layer_norm: bool = False
+    pooling: str = "last"
 
     def __post_init__(self):
         if self.input_size < 1 or self.output_size < 1:
@@ -81,6 +86,8 @@ class Architecture:
         make_cell(self.cell, self.nonlinearity)  # validates the names
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pooling not in ("last", "mean", "max"):
+            raise ValueError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
 
     @property
     def num_layers(self):
@@ -162,8 +169,10 @@ class StackedRNN:
         size); the head and residual projections use their input width, as
         ``nn.Linear``. ``init='orthogonal'`` additionally makes each gate's
         recurrent block orthogonal. Layer-norm gains start at 1 and shifts at
-        0. ``forget_bias`` (LSTM only) sets the forget gate's total bias
-        ``b_if + b_hf`` to that value (``b_if`` holds it, ``b_hf`` is 0).
+        0. ``forget_bias`` sets the total bias of the gate whose value 1 keeps
+        the state, the LSTM's forget gate (``b_if + b_hf``) or the GRU's update
+        gate (``b_iz + b_hz``), to that value (the input-side bias holds it, the
+        hidden-side bias is 0). Both gates are the second block of rows.
         """
         arch = self.arch
         flat = np.empty(self.layout.size, dtype=dtype)
@@ -190,8 +199,8 @@ class StackedRNN:
         elif init != "uniform":
             raise ValueError(f"init must be 'uniform' or 'orthogonal', got {init!r}")
         if forget_bias is not None:
-            if arch.cell != "lstm" or not arch.bias:
-                raise ValueError("forget_bias needs cell='lstm' with bias=True")
+            if arch.cell not in ("lstm", "gru") or not arch.bias:
+                raise ValueError("forget_bias needs cell='lstm' or 'gru' with bias=True")
             for k, h in enumerate(arch.hidden_sizes):
                 for sfx in arch.directions:
                     P[f"bias_ih_l{k}{sfx}"][h : 2 * h] = forget_bias
@@ -267,17 +276,24 @@ class StackedRNN:
             if keep_cache:
                 layer_caches.append((inp, mask, dir_caches, norm_cache))
             inp = out
-        feats = self._features(inp)
+        argmax = None
+        if self.arch.pooling == "max" and not self.arch.return_sequences:
+            argmax = inp.argmax(axis=0)  # (D*h, n): the step of each maximum
+            feats = np.take_along_axis(inp, argmax[None], axis=0)[0]
+        else:
+            feats = self._features(inp)
         scores = matmul(P["head.weight"], feats)  # (k, n) or (T, k, n)
         if arch.bias:
             scores += P["head.bias"][:, None]
-        cache = ((T, n, d), layer_caches, feats) if keep_cache else None
+        cache = ((T, n, d), layer_caches, feats, argmax) if keep_cache else None
         return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
 
     def _features(self, top):
         """Select what the head reads from the top layer's output ``top`` (T, D*h, n)."""
         if self.arch.return_sequences:
             return top
+        if self.arch.pooling == "mean":
+            return top.mean(axis=0)
         if not self.arch.bidirectional:
             return top[-1]
         h = self.arch.hidden_sizes[-1]
@@ -349,7 +365,7 @@ class StackedRNN:
         P = self.layout.views(flat)
         grad = np.zeros_like(flat)
         Gd = self.layout.views(grad)
-        (T, n, _), layer_caches, feats = cache
+        (T, n, _), layer_caches, feats, argmax = cache
         dS = np.swapaxes(dscores, -1, -2)  # (k, n) or (T, k, n), as the head's output
         if arch.return_sequences:
             _sum_over_steps(dS, feats, Gd["head.weight"])
@@ -361,6 +377,17 @@ class StackedRNN:
         dfeats = matmul(P["head.weight"].T, dS)
         if arch.return_sequences:
             dtop, dlast = dfeats, None
+        elif arch.pooling == "mean":
+            # every step's output enters the mean with weight 1/T
+            dtop = np.empty((T,) + dfeats.shape, dtype=flat.dtype)
+            np.multiply(dfeats, 1.0 / T, out=dtop[0])
+            dtop[1:] = dtop[0]
+            dlast = None
+        elif arch.pooling == "max":
+            # the gradient of a maximum goes to the (first) step it was taken from
+            dtop = np.zeros((T,) + dfeats.shape, dtype=flat.dtype)
+            np.put_along_axis(dtop, argmax[None], dfeats[None], axis=0)
+            dlast = None
         else:
             dtop, dlast = None, dfeats
         for k in range(arch.num_layers - 1, -1, -1):
