@@ -11,11 +11,15 @@ from skdeeprnn import (
 
 # Cheap settings in one place: small networks and few iterations keep the suite fast; the
 # checks exercise the API, not the quality of the fit (see test_estimators for that).
+#
+# The stochastic ones train on one minibatch of all samples (batch_size is clipped to n): with
+# minibatches, weighting a sample and repeating it give different batches, so the sample-weight
+# equivalence checks would compare two different training runs instead of two weightings.
 ESTIMATORS = [
-    DeepRNNRegressor(hidden_size=4, max_iter=20, random_state=0),
+    DeepRNNRegressor(hidden_size=4, max_iter=20, batch_size=1000, random_state=0),
     DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), cell="lstm", solver="lbfgs", max_iter=20,
                      random_state=0),
-    DeepRNNClassifier(hidden_size=4, max_iter=20, random_state=0),
+    DeepRNNClassifier(hidden_size=4, max_iter=20, batch_size=1000, random_state=0),
     DeepRNNClassifier(num_layers=2, hidden_size=3, cell="gru", bidirectional=True,
                       solver="lbfgs", max_iter=20, random_state=0),
     SlidingWindowTransformer(window=3),

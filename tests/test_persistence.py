@@ -88,7 +88,7 @@ REGRESSORS = {
     "rnn-1-output": (dict(cell="rnn"), Y),
     "lstm-2-outputs-bidirectional": (dict(cell="lstm", bidirectional=True), np.c_[Y, -Y]),
     "gru-return-sequences": (dict(cell="gru", return_sequences=True), X[:, :, 1].cumsum(axis=1)),
-    "rnn-return-sequences-2-outputs": (dict(return_sequences=True, nonlinearity="relu"),
+    "rnn-return-sequences-2-outputs": (dict(cell="rnn", return_sequences=True, nonlinearity="relu"),
                                        np.stack([X[:, :, 0], X[:, :, 1]], axis=2)),
     "residual-layer-norm-unequal": (dict(num_layers=2, hidden_size=(3, 2), residual=True,
                                          layer_norm=True, cell="gru"), Y),

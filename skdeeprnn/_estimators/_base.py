@@ -21,8 +21,40 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
 from . import _interop
+from ._training import (
+    PLATEAU_SHARE,
+    Interrupt,
+    PlateauMonitor,
+    auto_batch_size,
+    constant_prediction_loss,
+    progress_line,
+    warn_caller,
+)
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+# Inputs whose root mean square exceeds this saturate the cells' tanh and sigmoids
+UNSCALED_RMS = 10.0
+
+
+def _warn_if_unscaled(X):
+    """Warn, naming the features, when some features of ``X`` (n, T, d) are far from unit scale."""
+    count = X.shape[0] * X.shape[1]
+    mean = np.einsum("ntd->d", X, dtype=np.float64) / count
+    rms = np.sqrt(np.einsum("ntd,ntd->d", X, X, dtype=np.float64) / count)
+    large = np.flatnonzero(rms > UNSCALED_RMS)
+    if large.size == 0:
+        return
+    std = np.sqrt(np.maximum(rms**2 - mean**2, 0.0))
+    described = "; ".join(f"feature {j}: mean {mean[j]:.4g}, std {std[j]:.4g}" for j in large[:5])
+    more = f" and {large.size - 5} more" if large.size > 5 else ""
+    warn_caller(
+        f"Some input features are far from unit scale over samples and time steps ({described}"
+        f"{more}). Recurrent cells saturate on such inputs and the network may not learn. "
+        "Scale the inputs, e.g. with skdeeprnn.SequenceStandardScaler in a Pipeline.",
+        UserWarning,
+    )
 
 
 class BaseDeepRNN(BaseEstimator):
@@ -39,12 +71,15 @@ class BaseDeepRNN(BaseEstimator):
         "return_sequences": ["boolean"],
         "residual": ["boolean"],
         "layer_norm": ["boolean"],
+        "pooling": [StrOptions({"last", "mean", "max"})],
         "forget_bias": [Real, None],
         "init": [StrOptions({"uniform", "orthogonal"})],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "plateau"})],
+        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -69,7 +104,7 @@ class BaseDeepRNN(BaseEstimator):
         num_layers=1,
         hidden_size=32,
         *,
-        cell="rnn",
+        cell="gru",
         nonlinearity="tanh",
         bias=True,
         bidirectional=False,
@@ -77,12 +112,15 @@ class BaseDeepRNN(BaseEstimator):
         return_sequences=False,
         residual=False,
         layer_norm=False,
-        forget_bias=None,
+        pooling="max",
+        forget_bias=1.0,
         init="uniform",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate_init=0.001,
+        learning_rate_init=0.003,
+        learning_rate="plateau",
+        plateau_factor=0.2,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -96,9 +134,9 @@ class BaseDeepRNN(BaseEstimator):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         max_fun=15000,
-        clip_grad_norm=None,
+        clip_grad_norm=1.0,
         dtype="float64",
     ):
         self.num_layers = num_layers
@@ -111,12 +149,15 @@ class BaseDeepRNN(BaseEstimator):
         self.return_sequences = return_sequences
         self.residual = residual
         self.layer_norm = layer_norm
+        self.pooling = pooling
         self.forget_bias = forget_bias
         self.init = init
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.plateau_factor = plateau_factor
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -274,17 +315,16 @@ class BaseDeepRNN(BaseEstimator):
             raise ValueError(f"hidden_size entries must be positive integers, got {sizes}")
         return tuple(int(s) for s in sizes)
 
+    def _forget_bias(self):
+        """``forget_bias`` where the architecture has such a gate bias, else None."""
+        return self.forget_bias if self.cell != "rnn" and self.bias else None
+
     def _check_params(self):
         sizes = self._hidden_sizes()
         if self.dropout > 0 and self.solver == "lbfgs":
             raise ValueError(
                 "dropout > 0 makes the objective random and needs a stochastic solver; "
                 "use solver='adam' or 'sgd', or dropout=0 with solver='lbfgs'."
-            )
-        if self.forget_bias is not None and (self.cell != "lstm" or not self.bias):
-            raise ValueError(
-                f"forget_bias={self.forget_bias} sets the LSTM forget-gate bias; it needs "
-                f"cell='lstm' and bias=True, got cell={self.cell!r}, bias={self.bias}."
             )
         return sizes
 
@@ -382,12 +422,13 @@ class BaseDeepRNN(BaseEstimator):
             dropout=self.dropout,
             residual=self.residual,
             layer_norm=self.layer_norm,
+            pooling=self.pooling,
         )
 
     def _initialize(self, arch, rng):
         self.network_ = StackedRNN(arch)
         self._theta = self.network_.init_params(
-            rng, dtype=_DTYPES[self.dtype], init=self.init, forget_bias=self.forget_bias
+            rng, dtype=_DTYPES[self.dtype], init=self.init, forget_bias=self._forget_bias()
         )
         self._optimizer = None
         self.n_iter_ = 0
@@ -434,6 +475,8 @@ class BaseDeepRNN(BaseEstimator):
         first = not (fitted and (incremental or self.warm_start))
         self._check_params()
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
+        if first:
+            _warn_if_unscaled(X)
         Y = self._encode_targets(y, sample_weight, first=first, classes=classes)
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
@@ -484,24 +527,30 @@ class BaseDeepRNN(BaseEstimator):
             return value, grad.astype(np.float64)
 
         curve = []
+        started = time.perf_counter()
 
         def record(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(progress_line(len(curve), self.max_iter, curve[-1], None, None,
+                                    time.perf_counter() - started))
+            if interrupt.requested:
+                raise StopIteration  # scipy ends the minimisation at this iterate
 
-        result = scipy.optimize.minimize(
-            objective, self._theta.astype(np.float64), jac=True, method="L-BFGS-B",
-            callback=record,
-            options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol,
-                     "ftol": 64 * np.finfo(float).eps},
-        )
+        with Interrupt() as interrupt:
+            result = scipy.optimize.minimize(
+                objective, self._theta.astype(np.float64), jac=True, method="L-BFGS-B",
+                callback=record,
+                options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol,
+                         "ftol": 64 * np.finfo(float).eps},
+            )
         if np.all(np.isfinite(result.x)) and np.isfinite(result.fun):
             self._theta[...] = result.x
         else:
-            warnings.warn(
+            warn_caller(
                 "L-BFGS produced non-finite weights; the initial weights were kept. "
                 "Scale the inputs or use another solver.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.n_iter_ = int(result.nit)
         self.t_ = X.shape[0] * max(self.n_iter_, 1)
@@ -510,12 +559,17 @@ class BaseDeepRNN(BaseEstimator):
         self.best_loss_ = min(self.loss_curve_)
         if self.verbose:
             print(f"L-BFGS: {self.n_iter_} iterations, loss={self.loss_:.6g}, {result.message}")
-        if result.status == 1:
-            warnings.warn(
+        if interrupt.requested:
+            warn_caller(
+                f"Training was interrupted (KeyboardInterrupt) after {self.n_iter_} L-BFGS "
+                "iteration(s); the model is usable and holds the last iterate's weights.",
+                UserWarning,
+            )
+        elif result.status == 1:
+            warn_caller(
                 f"lbfgs failed to converge after {self.n_iter_} iterations (max_iter="
                 f"{self.max_iter}, max_fun={self.max_fun}); increase them or scale the data.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     def _split_validation(self, n):
@@ -537,85 +591,110 @@ class BaseDeepRNN(BaseEstimator):
             train, val = self._split_validation(n)
         if self._optimizer is None or not (incremental or self.warm_start):
             self._optimizer = self._make_optimizer()
+        elif not incremental:
+            # a warm-started fit runs its own schedule from the initial learning rate
+            self._optimizer.learning_rate = self.learning_rate_init
         if not incremental:
             self._no_improvement_count = 0
         sw_train = sample_weight[train]
         n_train = len(train)
-        batch_size = min(200, n_train) if self.batch_size == "auto" else min(self.batch_size,
-                                                                               n_train)
+        if self.batch_size == "auto":
+            batch_size = auto_batch_size(n_train)
+        else:
+            batch_size = min(self.batch_size, n_train)
+        loss_name = self._loss_name()
+        plateau_loss = PLATEAU_SHARE * constant_prediction_loss(loss_name, Y[train], sw_train)
+        monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change, self.tol,
+                                 self.plateau_factor, self.learning_rate_init)
         epochs = 1 if incremental else self.max_iter
         workspace = Workspace()
         best_theta = None
         # weights of the epoch with the lowest training loss: what divergence falls back to
         lowest_theta = self._theta.copy()
-        converged = diverged = False
-        for _ in range(epochs):
-            start = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):
-                epoch_loss, diverged = self._run_epoch(X, Y, train, sw_train, batch_size,
-                                                       workspace)
-            if diverged:
-                self._theta[...] = lowest_theta
-                warnings.warn(
-                    f"Training diverged in epoch {self.n_iter_ + 1}: the loss or the gradient "
-                    "became non-finite. Training stopped and the weights of the epoch with the "
-                    "lowest training loss were restored. Lower learning_rate_init, set "
-                    "clip_grad_norm, or scale the inputs and targets.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-                break
-            self.n_iter_ += 1
-            self.t_ += n_train
-            self.loss_ = epoch_loss
-            self.loss_curve_.append(epoch_loss)
-            message = f"Epoch {self.n_iter_}: loss={epoch_loss:.6g}"
-            if val is not None:
-                score = self._validation_score(X[val], y[val], sample_weight[val])
-                self.validation_scores_.append(score)
-                message += f", validation score={score:.6g}"
-                if score > self.best_validation_score_ + self.tol:
-                    self._no_improvement_count = 0
+        stopped = diverged = False
+        started = time.perf_counter()
+        with Interrupt() as interrupt:
+            for epoch in range(1, epochs + 1):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    epoch_loss, diverged, n_seen = self._run_epoch(
+                        X, Y, train, sw_train, batch_size, workspace, interrupt)
+                if diverged:
+                    self._theta[...] = lowest_theta
+                    warn_caller(
+                        f"Training diverged in epoch {self.n_iter_ + 1}: the loss or the "
+                        "gradient became non-finite. Training stopped and the weights of the "
+                        "epoch with the lowest training loss were restored. Lower "
+                        "learning_rate_init, set clip_grad_norm, or scale the inputs and "
+                        "targets.",
+                        ConvergenceWarning,
+                    )
+                    break
+                if n_seen < n_train:  # interrupted within the epoch: not a complete one
+                    self.t_ += n_seen
+                    break
+                self.n_iter_ += 1
+                self.t_ += n_train
+                self.loss_ = epoch_loss
+                self.loss_curve_.append(epoch_loss)
+                score = None
+                if val is not None:
+                    score = self._validation_score(X[val], y[val], sample_weight[val])
+                    self.validation_scores_.append(score)
+                    improved = score > self.best_validation_score_ + self.tol
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
+                        best_theta = self._theta.copy()
                 else:
-                    self._no_improvement_count += 1
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_theta = self._theta.copy()
-            elif epoch_loss > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if epoch_loss < self.best_loss_:
-                self.best_loss_ = epoch_loss
-                np.copyto(lowest_theta, self._theta)
-            if self.verbose:
-                print(f"{message} ({time.perf_counter() - start:.3f} s)")
-            if not incremental and self._no_improvement_count >= self.n_iter_no_change:
-                converged = True
+                    improved = epoch_loss <= self.best_loss_ - self.tol
+                if epoch_loss < self.best_loss_:
+                    self.best_loss_ = epoch_loss
+                    np.copyto(lowest_theta, self._theta)
                 if self.verbose:
-                    what = "Validation score" if val is not None else "Training loss"
-                    print(f"{what} did not improve more than tol={self.tol} for "
-                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                break
+                    print(progress_line(epoch, epochs, epoch_loss, score,
+                                        self._optimizer.learning_rate,
+                                        time.perf_counter() - started))
+                if interrupt.requested:
+                    break
+                if incremental:
+                    continue
+                action = monitor.update(self, improved, epoch_loss > plateau_loss)
+                if action == "reduce" and self.verbose:
+                    print(f"No improvement for {self.n_iter_no_change} epochs: learning rate "
+                          f"reduced to {self._optimizer.learning_rate:.3g}.")
+                elif action == "stop":
+                    stopped = True
+                    if self.verbose:
+                        what = "Validation score" if val is not None else "Training loss"
+                        print(f"{what} did not improve more than tol={self.tol} for "
+                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                    break
         if best_theta is not None:
             self._theta[...] = best_theta
-        if not (incremental or converged or diverged):
-            warnings.warn(
+        if interrupt.requested and not diverged:
+            warn_caller(
+                f"Training was interrupted (KeyboardInterrupt) after {self.n_iter_} complete "
+                "epoch(s); the model is usable"
+                + (" and holds the weights of the best validation score."
+                   if best_theta is not None else " and holds the current weights."),
+                UserWarning,
+            )
+        elif not (incremental or stopped or diverged):
+            warn_caller(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
-    def _run_epoch(self, X, Y, rows, sample_weight, batch_size, workspace):
-        """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged)``.
+    def _run_epoch(self, X, Y, rows, sample_weight, batch_size, workspace, interrupt):
+        """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged, seen)``.
 
         ``sample_weight`` holds the weights of ``rows``. Each minibatch is
         gathered into the core's time-major layout as it is used, so training
         never holds a second copy of the data; ``workspace`` holds the arrays
         that every minibatch reuses. Stops at the first batch whose
         loss, gradient or update is not finite and reports it as diverged; the
-        caller restores good weights.
+        caller restores good weights. Stops after the current minibatch when
+        ``interrupt.requested``; ``seen`` counts the sequences trained on.
         """
         n = len(rows)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
@@ -635,13 +714,16 @@ class BaseDeepRNN(BaseEstimator):
             )
             norm = clip_by_global_norm(grad, self.clip_grad_norm)
             if not (np.isfinite(value) and np.isfinite(norm)):
-                return np.nan, True
+                return np.nan, True, start
             opt.update(theta, grad)
             total += value * w
             weight_seen += w
+            if interrupt.requested:
+                n = start + len(idx)
+                break
         if not np.all(np.isfinite(theta)):
-            return np.nan, True
-        return total / weight_seen, False
+            return np.nan, True, n
+        return (total / weight_seen if weight_seen > 0 else np.nan), False, n
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -677,8 +759,12 @@ PARAMETERS_DOC = """
         Hidden units per layer: one int for every layer, or a tuple with one
         entry per layer (its length must equal ``num_layers``).
 
-    cell : {'rnn', 'lstm', 'gru'}, default='rnn'
+    cell : {'rnn', 'lstm', 'gru'}, default='gru'
         Recurrent cell, with PyTorch's formulas and weight layout.
+
+        .. versionchanged:: 0.2
+           The default changed from ``'rnn'`` to ``'gru'`` (see
+           :ref:`defaults`).
 
     nonlinearity : {'tanh', 'relu'}, default='tanh'
         Activation of the ``'rnn'`` cell (ignored by LSTM and GRU).
@@ -708,9 +794,26 @@ PARAMETERS_DOC = """
         Layer normalisation of each layer's output (after the residual
         addition), with a learned gain and shift.
 
-    forget_bias : float or None, default=None
-        LSTM only: initial total bias of the forget gate (e.g. 1.0, which
-        helps long memories). None keeps PyTorch's uniform initialisation.
+    pooling : {'last', 'mean', 'max'}, default='max'
+        What the many-to-one head reads from the top layer: ``'last'`` its
+        state after the last step (PyTorch's ``h_n``; bidirectional: the
+        forward direction's last and the backward direction's first step),
+        ``'mean'`` or ``'max'`` its output averaged or maximised over the
+        steps, unit by unit. Ignored with ``return_sequences=True``. The
+        maximum lets every step reach the head directly, which trains much
+        better on long sequences than the last state alone (:ref:`defaults`).
+
+        .. versionadded:: 0.2
+
+    forget_bias : float or None, default=1.0
+        Initial total bias of the gate whose value 1 keeps the state: the
+        LSTM's forget gate, the GRU's update gate. A positive value keeps the
+        state open at the start of training, which helps long memories. None
+        keeps PyTorch's uniform initialisation. Ignored by the ``'rnn'`` cell
+        and without biases.
+
+        .. versionchanged:: 0.2
+           Applies to the GRU too; the default changed from None to 1.0.
 
     init : {'uniform', 'orthogonal'}, default='uniform'
         Initial weights: PyTorch's U(-1/sqrt(h), 1/sqrt(h)), optionally with
@@ -726,11 +829,38 @@ PARAMETERS_DOC = """
         matrices (not the biases), added to the weighted mean loss.
 
     batch_size : int or 'auto', default='auto'
-        Minibatch size of the stochastic solvers; ``'auto'`` is
-        ``min(200, n_samples)``. Clipped to the number of samples.
+        Minibatch size of the stochastic solvers, clipped to the number of
+        samples. ``'auto'`` gives small data sets at least eight updates per
+        epoch and large ones about a hundred: ``n // 8`` between 8 and 32
+        sequences, and ``n // 100`` (at most 256) above 3,200 sequences.
 
-    learning_rate_init : float, default=0.001
-        Step size of ``'sgd'`` and ``'adam'``.
+        .. versionchanged:: 0.2
+           ``'auto'`` was ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=0.003
+        Initial step size of ``'sgd'`` and ``'adam'``.
+
+        .. versionchanged:: 0.2
+           The default changed from 0.001 to 0.003.
+
+    learning_rate : {'constant', 'plateau'}, default='plateau'
+        Learning-rate schedule of the stochastic solvers. ``'plateau'``
+        multiplies the rate by ``plateau_factor`` each time the training loss
+        (with early stopping: the validation score) has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and stops training at the
+        plateau after which the rate would fall below a hundredth of
+        ``learning_rate_init``. ``'constant'`` keeps the rate and stops at
+        the first plateau. Epochs spent on the initial plateau (training
+        loss above 90% of that of the best constant prediction) count
+        towards neither; see :ref:`stopping_rule`.
+
+        .. versionadded:: 0.2
+
+    plateau_factor : float, default=0.2
+        Multiplier of the learning rate at each plateau of
+        ``learning_rate='plateau'``, in (0, 1).
+
+        .. versionadded:: 0.2
 
     max_iter : int, default=200
         Epochs of the stochastic solvers, iterations of ``'lbfgs'``.
@@ -750,7 +880,9 @@ PARAMETERS_DOC = """
         gradient tolerance of ``'lbfgs'``.
 
     verbose : bool, default=False
-        Print one line per epoch: loss, validation score and seconds.
+        Print one line per epoch: ``epoch k/max_iter``, the loss, the
+        validation score, the learning rate, the time elapsed and the most
+        time the remaining epochs can take.
 
     warm_start : bool, default=False
         Continue from the current weights (and optimizer state) when ``fit`` is
@@ -763,9 +895,10 @@ PARAMETERS_DOC = """
         Use Nesterov's momentum with ``'sgd'``.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop when its score has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs and restore the
-        best weights. Stochastic solvers only.
+        Hold out ``validation_fraction`` of the data, let its score drive the
+        stopping rule and the learning-rate schedule instead of the training
+        loss, and restore the weights of the best score. Stochastic solvers
+        only.
 
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping.
@@ -779,14 +912,23 @@ PARAMETERS_DOC = """
     epsilon : float, default=1e-8
         Numerical stability term of Adam.
 
-    n_iter_no_change : int, default=10
-        Epochs without improvement before the stochastic solvers stop.
+    n_iter_no_change : int, default=5
+        Epochs without improvement that make a plateau, where the stochastic
+        solvers reduce the learning rate or stop (``learning_rate``).
+
+        .. versionchanged:: 0.2
+           The default changed from 10 to 5: with the ``'plateau'`` schedule
+           training stops only at the third plateau.
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``'lbfgs'``.
 
-    clip_grad_norm : float or None, default=None
-        Rescale each minibatch gradient so its global L2 norm is at most this.
+    clip_grad_norm : float or None, default=1.0
+        Rescale each minibatch gradient so its global L2 norm is at most
+        this; None does not clip.
+
+        .. versionchanged:: 0.2
+           The default changed from None to 1.0.
 
     dtype : {'float64', 'float32'}, default='float64'
         Precision of the weights and of the computation; float32 is about

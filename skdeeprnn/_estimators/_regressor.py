@@ -16,6 +16,69 @@ def _stochastic(estimator):
 class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring assembled below)
     _y_numeric = True
 
+    _parameter_constraints: dict = {
+        **BaseDeepRNN._parameter_constraints,
+        "standardize_target": ["boolean"],
+    }
+
+    # every parameter is listed: scikit-learn's get_params reads them from the signature
+    def __init__(
+        self,
+        num_layers=1,
+        hidden_size=32,
+        *,
+        cell="gru",
+        nonlinearity="tanh",
+        bias=True,
+        bidirectional=False,
+        dropout=0.0,
+        return_sequences=False,
+        residual=False,
+        layer_norm=False,
+        pooling="max",
+        forget_bias=1.0,
+        init="uniform",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.003,
+        learning_rate="plateau",
+        plateau_factor=0.2,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=5,
+        max_fun=15000,
+        clip_grad_norm=1.0,
+        dtype="float64",
+        standardize_target=True,
+    ):
+        super().__init__(
+            num_layers,
+            hidden_size,
+            cell=cell, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional,
+            dropout=dropout, return_sequences=return_sequences, residual=residual,
+            layer_norm=layer_norm, pooling=pooling, forget_bias=forget_bias, init=init, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate_init=learning_rate_init,
+            learning_rate=learning_rate, plateau_factor=plateau_factor, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            clip_grad_norm=clip_grad_norm, dtype=dtype,
+        )
+        self.standardize_target = standardize_target
+
     def _loss_name(self):
         return "squared_error"
 
@@ -35,7 +98,11 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
             Y = y[:, np.newaxis] if y.ndim == 1 else y
-        if first:
+        if first and not self.standardize_target:
+            self._y_ndim = y.ndim
+            self._y_mean = np.zeros(Y.shape[-1])
+            self._y_scale = np.ones(Y.shape[-1])
+        elif first:
             self._y_ndim = y.ndim
             w = np.broadcast_to(sample_weight.reshape((-1,) + (1,) * (Y.ndim - 1)), Y.shape)
             axes = tuple(range(Y.ndim - 1))
@@ -159,7 +226,7 @@ DeepRNNRegressor.__doc__ = (
     from the top layer's last state (many-to-one), or with
     ``return_sequences=True`` a target per time step, ``y`` of shape
     ``(n_samples, n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``.
-    The targets are standardised internally (weighted mean and standard
+    By default the targets are standardised internally (weighted mean and standard
     deviation per output) and predictions are returned in the original units.
     The loss is half the squared error, averaged over outputs and weighted by
     ``sample_weight``.
@@ -168,6 +235,15 @@ DeepRNNRegressor.__doc__ = (
 """
     + PARAMETERS_DOC
     + """
+    standardize_target : bool, default=True
+        Train on targets standardised to zero (weighted) mean and unit
+        variance per output, and return predictions in the original units.
+        False trains on ``y`` as given, as plain PyTorch code would: the loss,
+        ``alpha`` and the learning rate then act on the raw scale (reproducing
+        a published network trained that way needs this).
+
+        .. versionadded:: 0.2
+
     Attributes
     ----------"""
     + ATTRIBUTES_DOC
