@@ -83,6 +83,7 @@ def scaled_classifier(cell):
         cell=cell,
         num_layers=1,
         hidden_size=32,
+        pooling="last",  # the head reads the last step's state: memory is the cell's job
         learning_rate_init=0.03,
         batch_size=64,
         max_iter=epochs,

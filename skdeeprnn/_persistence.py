@@ -172,9 +172,10 @@ def save_npz(estimator, file):
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> from skdeeprnn import DeepRNNClassifier
+    >>> from skdeeprnn import DeepRNNClassifier, SequenceStandardScaler
     >>> from skdeeprnn import load_npz, save_npz
-    >>> X = np.random.RandomState(0).normal(size=(20, 5, 2))
+    >>> raw = np.random.RandomState(0).normal(10.0, 3.0, size=(20, 5, 2))
+    >>> X = SequenceStandardScaler().fit_transform(raw)
     >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
     >>> clf = DeepRNNClassifier(hidden_size=3, max_iter=2, random_state=0).fit(X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -468,9 +469,10 @@ def load_npz(file):
     --------
     >>> import io
     >>> import numpy as np
-    >>> from skdeeprnn import DeepRNNRegressor
+    >>> from skdeeprnn import DeepRNNRegressor, SequenceStandardScaler
     >>> from skdeeprnn import load_npz, save_npz
-    >>> X = np.random.RandomState(0).normal(size=(20, 5, 2))
+    >>> raw = np.random.RandomState(0).normal(10.0, 3.0, size=(20, 5, 2))
+    >>> X = SequenceStandardScaler().fit_transform(raw)
     >>> y = X[:, :, 0].sum(axis=1)
     >>> reg = DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0).fit(X, y)
     >>> buffer = io.BytesIO()

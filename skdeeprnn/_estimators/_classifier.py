@@ -255,17 +255,18 @@ DeepRNNClassifier.__doc__ = (
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeeprnn import DeepRNNClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skdeeprnn import DeepRNNClassifier, SequenceStandardScaler
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(300, 8, 1))
-    >>> y = np.where(X[:, 0, 0] > 0, "up", "down")   # the label is set by the first step
-    >>> clf = DeepRNNClassifier(hidden_size=16, learning_rate_init=0.01, max_iter=60,
-    ...                         random_state=0).fit(X, y)
+    >>> X = rng.normal(5.0, 2.0, size=(400, 8, 1))
+    >>> y = np.where(X[:, 0, 0] > 5.0, "up", "down")  # the label is set by the first step
+    >>> clf = make_pipeline(SequenceStandardScaler(), DeepRNNClassifier(random_state=0))
+    >>> clf = clf.fit(X[:300], y[:300])
     >>> clf.classes_
     array(['down', 'up'], dtype='<U4')
-    >>> clf.predict_proba(X[:2]).shape
+    >>> clf.predict_proba(X[300:302]).shape
     (2, 2)
-    >>> clf.score(X, y) > 0.9
+    >>> clf.score(X[300:], y[300:]) > 0.9
     True
 """
 )

@@ -256,15 +256,16 @@ DeepRNNRegressor.__doc__ = (
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeeprnn import DeepRNNRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skdeeprnn import DeepRNNRegressor, SequenceStandardScaler
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(200, 10, 2))          # 200 sequences, 10 steps, 2 features
-    >>> y = X[:, :, 0].sum(axis=1)                  # needs the whole sequence
-    >>> reg = DeepRNNRegressor(num_layers=2, hidden_size=16, solver="lbfgs", max_iter=300,
-    ...                        random_state=0).fit(X, y)
-    >>> reg.predict(X[:3]).shape
+    >>> X = rng.normal(20.0, 4.0, size=(300, 10, 2))  # 300 sequences, 10 steps, 2 features
+    >>> y = X[:, :, 0].sum(axis=1)                    # needs the whole sequence
+    >>> reg = make_pipeline(SequenceStandardScaler(), DeepRNNRegressor(random_state=0))
+    >>> reg = reg.fit(X[:200], y[:200])
+    >>> reg.predict(X[200:203]).shape
     (3,)
-    >>> reg.score(X, y) > 0.9
+    >>> reg.score(X[200:], y[200:]) > 0.9
     True
 """
 )
