@@ -182,6 +182,15 @@ def test_ctrl_c_stops_after_the_current_minibatch(Estimator, monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_ctrl_c_during_partial_fit_returns_after_the_minibatch(monkeypatch):
+    reg = DeepRNNRegressor(**SMALL, batch_size=40).partial_fit(X_SEQ, Y_SUM)
+    calls = _interrupt_at_call(monkeypatch, 2)
+    with pytest.warns(UserWarning, match=r"after 1 complete epoch"):
+        assert reg.partial_fit(X_SEQ, Y_SUM) is reg
+    assert len(calls) == 2
+    assert reg.n_iter_ == 1 and reg.t_ == 120 + 80
+
+
 def test_ctrl_c_with_early_stopping_keeps_the_best_weights(monkeypatch):
     _interrupt_at_call(monkeypatch, 20)
     reg = DeepRNNRegressor(**SMALL, batch_size=36, max_iter=50, early_stopping=True,
