@@ -134,7 +134,7 @@ class BaseDeepRNN(BaseEstimator):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
         dtype="float64",
@@ -912,13 +912,9 @@ PARAMETERS_DOC = """
     epsilon : float, default=1e-8
         Numerical stability term of Adam.
 
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int, default=10
         Epochs without improvement that make a plateau, where the stochastic
         solvers reduce the learning rate or stop (``learning_rate``).
-
-        .. versionchanged:: 0.2
-           The default changed from 10 to 5: with the ``'plateau'`` schedule
-           training stops only at the third plateau.
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``'lbfgs'``.

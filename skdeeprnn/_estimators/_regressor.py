@@ -57,7 +57,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
         dtype="float64",
