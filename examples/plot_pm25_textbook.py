@@ -167,23 +167,15 @@ baseline = horizon_scores(last_value, X_test, y_test)
 # :math:`W_2` (2×2) in layer 2 and the output :math:`V` (2×1). The chapter
 # also reports a one-layer RNN of four units with biases (49 parameters).
 #
-# One difference remains: :class:`~skdeeprnn.DeepRNNRegressor` standardises
-# the target internally (mean 0, variance 1 on the training windows) and
-# returns predictions in the original units, whereas the chapter's network
-# outputs the min-max-scaled pm2.5 directly. So our bias-free network has a
-# fixed offset (the training mean) added to its output, and our loss is the
-# chapter's divided by the target's variance on the min-max scale: at the
-# same learning rate, the recurrent weights take steps about a hundred times
-# larger (the output weights, which absorb the target's scale, take the same
-# steps). With steps that large the final weights of these tiny networks
-# depend a lot on the seed: in our runs with seeds 0 to 3, the 8-hour R² of
-# the 26-parameter network ranged from about 0 to 0.66, that of the
-# 49-parameter network from 0.65 to 0.78. Everything else - inputs, window,
-# loss, optimizer, batch size, epochs - is the chapter's.
-print(
-    f"target variance on the min-max scale {y_train.var():.5f}: the standardised loss is "
-    f"{1 / y_train.var():.0f} times the chapter's"
-)
+# :class:`~skdeeprnn.DeepRNNRegressor` standardises the target internally by
+# default; the chapter's network outputs the min-max-scaled pm2.5 directly, so
+# ``standardize_target=False`` trains on it as given. (Standardised, the loss
+# would be the chapter's divided by the target's variance on the min-max
+# scale, and at the same learning rate the recurrent weights would take steps
+# about a hundred times larger: the 8-hour R² of the 26-parameter network
+# then ranged from about 0 to 0.66 over seeds.) Every other choice - inputs,
+# window, cell, head, initialisation, loss, optimizer, batch size, epochs - is
+# the chapter's and is given explicitly, since our defaults are different.
 
 # The chapter's table: R² ("accuracy") and loss on the 2014 test year, by horizon.
 # The loss of the 49-parameter network was not published.
@@ -201,9 +193,15 @@ def textbook_rnn(num_layers, hidden_size, bias):
         num_layers=num_layers,
         hidden_size=hidden_size,
         bias=bias,
+        cell="rnn",
+        nonlinearity="tanh",
+        pooling="last",  # the output layer reads the last step's state
+        standardize_target=False,  # the chapter's network outputs the min-max-scaled pm2.5
         solver="sgd",
         momentum=0.0,
         learning_rate_init=0.05,
+        learning_rate="constant",
+        clip_grad_norm=None,
         batch_size=64,
         max_iter=textbook_epochs,
         alpha=0.0,
@@ -286,10 +284,12 @@ print_reproduction_table()
 # scored by the chapter's own protocol on the validation part (the mean R²
 # over the four horizons), so the search optimises what the table measures.
 #
-# The windows are independent samples, so they are shuffled in every epoch.
-# Adam replaces the chapter's plain SGD; with a fixed learning rate the weights
-# keep moving from one epoch to the next, and a small rate with batches of 128
-# keeps that movement, which the recursive 8-hour forecast amplifies, small.
+# The candidates are GRUs (our default cell) of one or two layers of 8 or 32
+# units whose head reads either the last step's state or each unit's maximum
+# over the window (``pooling``). The windows are independent samples, so they
+# are shuffled in every epoch. Adam replaces the chapter's plain SGD; a small
+# rate with batches of 128 keeps the weights' movement from one epoch to the
+# next, which the recursive 8-hour forecast amplifies, small.
 
 
 def protocol_score(estimator, X, y):
@@ -299,9 +299,9 @@ def protocol_score(estimator, X, y):
 
 search_epochs = 2 if QUICK else 12
 if QUICK:
-    grid = {"cell": ["gru"], "num_layers": [1], "hidden_size": [8]}
+    grid = {"pooling": ["last"], "num_layers": [1], "hidden_size": [8]}
 else:
-    grid = {"cell": ["rnn", "gru"], "num_layers": [1, 2], "hidden_size": [8, 32]}
+    grid = {"pooling": ["last", "max"], "num_layers": [1, 2], "hidden_size": [8, 32]}
 search = GridSearchCV(
     DeepRNNRegressor(
         solver="adam",
@@ -328,37 +328,77 @@ results = results.sort_values("rank_test_score")
 print("cross-validated mean R² over the horizons (training years only)")
 for _, row in results.iterrows():
     print(
-        f"  {row['param_cell']:>4} layers={row['param_num_layers']} "
+        f"  pooling={row['param_pooling']:>4} layers={row['param_num_layers']} "
         f"hidden={row['param_hidden_size']:>2}: {row['mean_test_score']:.4f} "
         f"± {row['std_test_score']:.4f}  ({row['mean_fit_time']:.0f} s per fit)"
     )
 print(f"best: {search.best_params_}, {n_parameters(best)} parameters")
 
 # %%
+# Models on flattened windows
+# ---------------------------
+# A recurrent network should also beat the usual tabular models given the
+# same 24 x 6 inputs as 144 columns, forecasting recursively by the same
+# protocol: ridge regression, scikit-learn's ``MLPRegressor`` (target
+# standardised, as ours is) and ``HistGradientBoostingRegressor``, each with
+# its default parameters.
+from sklearn.compose import TransformedTargetRegressor  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
+from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.neural_network import MLPRegressor  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+flat_models = {
+    "Ridge": Ridge(),
+    "MLP": TransformedTargetRegressor(
+        MLPRegressor(max_iter=5 if QUICK else 200, random_state=0), transformer=StandardScaler()
+    ),
+    "HGB": HistGradientBoostingRegressor(max_iter=10 if QUICK else 100, random_state=0),
+}
+flat_scores = {}
+for name, model in flat_models.items():
+    with Timer() as timings[f"{name} on flattened windows"]:
+        model.fit(X_train.reshape(len(X_train), -1), y_train)
+    flat_scores[name] = horizon_scores(
+        lambda windows, model=model: model.predict(windows.reshape(len(windows), -1)),
+        X_test,
+        y_test,
+    )
+
+# %%
 # The chosen model on 2014, against the best published score at every horizon
-# (the better of the chapter's two networks) and the baseline.
+# (the better of the chapter's two networks), ridge regression and the MLP on
+# the flattened windows, and the baseline; the gradient-boosting column is
+# printed beside them.
 best_scores = horizon_scores(best.predict, X_test, y_test)
 
 
 def print_best_table():
     """R² and loss of the chosen model by horizon, with the published best and the baseline."""
-    print(f"\nour model ({search.best_params_}) on the 2014 test year")
+    print(f"\nour model ({search.best_params_}) on the 2014 test year, R²")
     print(
-        f"{'horizon':>7} | {'R² ours':>9} {'best pub.':>9} {'last val.':>9} | "
-        f"{'loss ours':>9} {'26 pub.':>9} {'last val.':>9} | beats both"
+        f"{'horizon':>7} | {'ours':>9} {'best pub.':>9} {'Ridge':>9} {'MLP':>9} "
+        f"{'last val.':>9} | {'HGB':>9} | beats all but HGB"
     )
     wins = []
     for k in HORIZONS:
-        published = max(PUBLISHED_R2["26"][k], PUBLISHED_R2["49"][k])
+        others = {
+            "best pub.": max(PUBLISHED_R2["26"][k], PUBLISHED_R2["49"][k]),
+            "Ridge": flat_scores["Ridge"][k]["r2"],
+            "MLP": flat_scores["MLP"][k]["r2"],
+            "last val.": baseline[k]["r2"],
+        }
         r2 = best_scores[k]["r2"]
-        wins.append(r2 > published and r2 > baseline[k]["r2"])
+        wins.append(all(r2 > value for value in others.values()))
         print(
-            f"{k:>5} h | {fmt(r2)} {fmt(published)} {fmt(baseline[k]['r2'])} | "
-            f"{fmt(best_scores[k]['loss'])} {fmt(PUBLISHED_LOSS['26'][k])} "
-            f"{fmt(baseline[k]['loss'])} | {'yes' if wins[-1] else 'NO'}"
+            f"{k:>5} h | {fmt(r2)} " + " ".join(fmt(value) for value in others.values())
+            + f" | {fmt(flat_scores['HGB'][k]['r2'])} | {'yes' if wins[-1] else 'NO'}"
         )
     verdict = "beats" if all(wins) else "does NOT beat"
-    print(f"The chosen model {verdict} every published row and the baseline at every horizon.")
+    print(
+        f"The chosen model {verdict} the published networks, Ridge, the MLP and the "
+        "baseline at every horizon."
+    )
 
 
 print_best_table()
@@ -379,8 +419,9 @@ except ImportError:
     plt = None
 
 # %%
-# Training loss per epoch. It is measured on the standardised target, so it
-# is not on the scale of the tables above.
+# Training loss per epoch. The chapter's networks train on the min-max-scaled
+# target, ours on the standardised one, so the curves are on different scales
+# (and neither on that of the tables above).
 if plt is not None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, estimator in textbook.items():
@@ -392,11 +433,11 @@ if plt is not None:
     ax.plot(
         np.arange(1, best.n_iter_ + 1),
         best.loss_curve_,
-        label=f"ours: {best.cell}, {best.num_layers}x{best.hidden_size}, Adam",
+        label=f"ours: {best.cell}, {best.num_layers}x{best.hidden_size}, {best.pooling}, Adam",
     )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (standardised target)")
+    ax.set_ylabel("training loss")
     ax.legend()
     fig.tight_layout()
 
