@@ -355,6 +355,7 @@ def _small_classifier(**params):
         num_layers=1,
         hidden_size=4,
         cell="rnn",
+        pooling="last",  # the label is set by the last step
         solver="lbfgs",
         alpha=1e-4,
         max_iter=30,

@@ -437,7 +437,8 @@ def test_regressor_import_predicts_as_torch_and_trains_on(kind, config, bidirect
                          nonlinearity=config.get("nonlinearity", "tanh"))
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}  # torch tensors
     est = DeepRNNRegressor(num_layers=2, hidden_size=4, bias=bias, solver="adam", alpha=0.0,
-                           warm_start=True, max_iter=1, shuffle=False, random_state=0, **config)
+                           warm_start=True, max_iter=1, shuffle=False, batch_size=1000,
+                           random_state=0, **config)
     assert from_torch_state_dict(est, sd, n_features_per_step=3, n_timesteps=6) is est
 
     arch = est.network_.arch
@@ -592,7 +593,7 @@ def test_estimator_methods_round_trip_through_torch_modules():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(25, 6, 3)), 50 + 10 * rng.normal(size=25)
     reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
-                           max_iter=3, random_state=0)
+                           pooling="last", max_iter=3, random_state=0)  # the head reads h_n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
@@ -606,6 +607,7 @@ def test_estimator_methods_round_trip_through_torch_modules():
         _, (h_n, _) = rnn(torch.from_numpy(X))
         out = head(torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()[:, 0]
     np.testing.assert_allclose(out, reg.predict(X), rtol=1e-10, atol=1e-10)
-    twin = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True)
+    twin = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
+                            pooling="last")
     twin.from_torch_state_dict(modules.state_dict(), n_features_per_step=3, n_timesteps=6)
     np.testing.assert_allclose(twin.predict(X), reg.predict(X), rtol=1e-10)
