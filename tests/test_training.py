@@ -67,7 +67,7 @@ class _Estimator:
 
 def test_plateau_monitor_reduces_then_stops():
     est = _Estimator()
-    monitor = PlateauMonitor("plateau", 2, 1e-4, 0.2, 1.0)
+    monitor = PlateauMonitor("plateau", 2, 0.2, 1.0)
     actions = [monitor.update(est, improved=False, on_initial_plateau=False) for _ in range(8)]
     # 1 -> 0.2 -> 0.04 -> would be 0.008 < 1e-2 of the initial rate: stop at the third plateau
     assert actions == [None, "reduce", None, "reduce", None, "stop", None, "stop"]
@@ -82,7 +82,7 @@ def test_plateau_monitor_reduces_then_stops():
 
 def test_initial_plateau_counts_neither_towards_stopping_nor_reduction():
     est = _Estimator()
-    monitor = PlateauMonitor("constant", 1, 1e-4, 0.2, 1.0)
+    monitor = PlateauMonitor("constant", 1, 0.2, 1.0)
     assert [monitor.update(est, False, True) for _ in range(50)] == [None] * 50
     assert monitor.update(est, False, False) == "stop"
 

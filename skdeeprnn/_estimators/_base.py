@@ -604,8 +604,8 @@ class BaseDeepRNN(BaseEstimator):
             batch_size = min(self.batch_size, n_train)
         loss_name = self._loss_name()
         plateau_loss = PLATEAU_SHARE * constant_prediction_loss(loss_name, Y[train], sw_train)
-        monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change, self.tol,
-                                 self.plateau_factor, self.learning_rate_init)
+        monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change, self.plateau_factor,
+                                 self.learning_rate_init)
         epochs = 1 if incremental else self.max_iter
         workspace = Workspace()
         best_theta = None

@@ -67,18 +67,15 @@ class PlateauMonitor:
         ``learning_rate_init``.
     patience : int
         Epochs without improvement that make a plateau.
-    tol : float
-        Improvement below which an epoch counts as no improvement.
     factor : float
         Multiplier of the learning rate at each plateau.
     learning_rate_init : float
         The initial learning rate.
     """
 
-    def __init__(self, schedule, patience, tol, factor, learning_rate_init):
+    def __init__(self, schedule, patience, factor, learning_rate_init):
         self.schedule = schedule
         self.patience = patience
-        self.tol = tol
         self.factor = factor
         self.learning_rate_init = learning_rate_init
 
