@@ -666,7 +666,8 @@ class BaseDeepRNN(BaseEstimator):
                     if self.verbose:
                         what = "Validation score" if val is not None else "Training loss"
                         print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                              f"{self.n_iter_no_change} consecutive epochs at learning rate "
+                              f"{self._optimizer.learning_rate:.3g}. Stopping.")
                     break
         if best_theta is not None:
             self._theta[...] = best_theta
