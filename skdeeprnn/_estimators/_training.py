@@ -1,6 +1,8 @@
-"""Pieces of the training loop that are not the network: the stopping rule and
-learning-rate schedule, the loss of a constant prediction, the minibatch size
-rule, Ctrl-C handling, progress lines and warnings addressed to the caller.
+"""Pieces of the training loop that are not the network.
+
+The stopping rule and learning-rate schedule, the loss of a constant
+prediction, the minibatch size rule, Ctrl-C handling, progress lines and
+warnings addressed to the caller.
 """
 
 import os
@@ -24,7 +26,7 @@ MIN_LEARNING_RATE_SHARE = 1e-2
 
 
 def auto_batch_size(n):
-    """The minibatch size of ``batch_size='auto'`` for ``n`` training sequences.
+    """Return the minibatch size of ``batch_size='auto'`` for ``n`` training sequences.
 
     An eighth of the data between 8 and 32 sequences, so that small data sets
     get at least eight updates per epoch; above 3,200 sequences the batch
