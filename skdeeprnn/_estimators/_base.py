@@ -602,10 +602,11 @@ class BaseDeepRNN(BaseEstimator):
             batch_size = auto_batch_size(n_train)
         else:
             batch_size = min(self.batch_size, n_train)
-        loss_name = self._loss_name()
-        plateau_loss = PLATEAU_SHARE * constant_prediction_loss(loss_name, Y[train], sw_train)
-        monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change, self.plateau_factor,
-                                 self.learning_rate_init)
+        if not incremental:  # partial_fit neither reduces the rate nor stops
+            constant_loss = constant_prediction_loss(self._loss_name(), Y[train], sw_train)
+            plateau_loss = PLATEAU_SHARE * constant_loss
+            monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change,
+                                     self.plateau_factor, self.learning_rate_init)
         epochs = 1 if incremental else self.max_iter
         workspace = Workspace()
         best_theta = None
