@@ -14,7 +14,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_estimator
 
 from skdeeprnn import DeepRNNRegressor
-from skdeeprnn.preprocessing import SlidingWindowTransformer, make_windows
+from skdeeprnn.preprocessing import SequenceStandardScaler, SlidingWindowTransformer, make_windows
 
 # Four time steps of two features; the second is ten times the first.
 TABLE = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0]])
@@ -129,7 +129,7 @@ def test_datetime_index_in_order_is_accepted():
     assert SlidingWindowTransformer(window=2).fit_transform(frame).shape == (4, 2, 2)
 
 
-@pytest.mark.parametrize("padding", ["edge", "zero", "mean"])
+@pytest.mark.parametrize("padding", ["edge", "zero", "mean", "missing"])
 def test_float32_is_preserved(padding):
     transformer = SlidingWindowTransformer(window=3, padding=padding)
     assert transformer.fit_transform(TABLE.astype(np.float32)).dtype == np.float32
@@ -158,7 +158,7 @@ def test_window_of_one_is_a_view_of_the_input():
     assert not Xt.flags.writeable
 
 
-@pytest.mark.parametrize("padding", ["edge", "zero", "mean"])
+@pytest.mark.parametrize("padding", ["edge", "zero", "mean", "missing"])
 def test_output_is_a_read_only_view_of_the_padded_table(padding):
     n_samples, window = 50, 10
     X = np.random.default_rng(0).normal(size=(n_samples, 3))
@@ -200,7 +200,7 @@ def test_history_worked_example():
     assert_array_equal(Xt, [[[1, 10], [2, 20], [3, 30]], [[2, 20], [3, 30], [4, 40]]])
 
 
-@pytest.mark.parametrize("padding", ["edge", "zero", "mean"])
+@pytest.mark.parametrize("padding", ["edge", "zero", "mean", "missing"])
 @pytest.mark.parametrize("n_fit", [1, 2, 4, 5])
 def test_history_gives_the_windows_of_the_joined_tables(padding, n_fit):
     # Whatever the fitted table's length (shorter than window - 1 included, where padding
@@ -389,6 +389,166 @@ def test_grid_search_over_time_series_split_prefers_history():
     assert all(-padded > 1.3 * -with_history for padded, with_history in scores)
 
 
+# --- SlidingWindowTransformer: padding='missing' ---------------------------------------
+
+
+def test_missing_padding_worked_example():
+    Xt = SlidingWindowTransformer(window=3, padding="missing").fit_transform(TABLE)
+    nan = np.nan
+    expected = np.array(
+        [
+            [[nan, nan], [nan, nan], [1, 10]],
+            [[nan, nan], [1, 10], [2, 20]],
+            [[1, 10], [2, 20], [3, 30]],
+            [[2, 20], [3, 30], [4, 40]],
+        ]
+    )
+    assert_array_equal(Xt, expected)  # NaN compares equal to NaN at the same place
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 9])
+def test_missing_padding_is_nan_exactly_before_the_start(window):
+    # Output row t, step k holds input row t - window + 1 + k: NaN in every feature
+    # exactly when that row is before the table, the input row itself otherwise.
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    Xt = SlidingWindowTransformer(window=window, padding="missing").fit_transform(X)
+    assert Xt.shape == (7, window, 3)
+    rows = np.arange(7)[:, None] - window + 1 + np.arange(window)  # (n_samples, window)
+    before = rows < 0
+    assert_array_equal(np.isnan(Xt).all(axis=2), before)
+    assert not np.isnan(Xt[~before]).any()  # no feature of a real row is NaN
+    assert_array_equal(Xt[~before], X[rows[~before]])
+
+
+def test_missing_padding_with_a_window_longer_than_the_table():
+    Xt = SlidingWindowTransformer(window=5, padding="missing").fit_transform(TABLE[:2])
+    assert np.isnan(Xt[0, :4]).all() and np.isnan(Xt[1, :3]).all()
+    assert_array_equal(Xt[0, 4], TABLE[0])
+    assert_array_equal(Xt[1, 3:], TABLE[:2])
+
+
+def test_missing_padding_with_history_fills_only_the_rows_history_lacks():
+    # window - 1 = 4 rows before the later table; the fitted table has only 1 of them.
+    transformer = SlidingWindowTransformer(window=5, padding="missing", history=True)
+    transformer.fit(TABLE[:1])
+    assert_array_equal(transformer.history_, TABLE[:1])
+    Xt = transformer.transform(TABLE[1:])
+    nan = [np.nan, np.nan]
+    assert_array_equal(
+        Xt,
+        [
+            [nan, nan, nan, [1, 10], [2, 20]],
+            [nan, nan, [1, 10], [2, 20], [3, 30]],
+            [nan, [1, 10], [2, 20], [3, 30], [4, 40]],
+        ],
+    )
+    # A fitted table as long as the history needs: no NaN at all.
+    transformer.fit(SERIES[:4])
+    assert not np.isnan(transformer.transform(SERIES[4:])).any()
+
+
+def test_missing_padding_fit_transform_pads_even_with_history():
+    Xt = SlidingWindowTransformer(window=3, padding="missing", history=True).fit_transform(TABLE)
+    assert_array_equal(
+        Xt, SlidingWindowTransformer(window=3, padding="missing").fit_transform(TABLE)
+    )
+    assert np.isnan(Xt[0, :2]).all()
+
+
+def test_missing_padding_fit_transform_equals_fit_then_transform():
+    transformer = SlidingWindowTransformer(window=3, padding="missing")
+    assert_array_equal(transformer.fit_transform(SERIES), transformer.fit(SERIES).transform(SERIES))
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.float64, np.float64),
+        (np.float32, np.float32),
+        (np.int64, np.float64),
+        (bool, np.float64),
+    ],
+)
+def test_missing_padding_output_dtype(dtype, expected):
+    # NaN needs a float: float tables keep their precision, integer (and bool) tables
+    # become float64, as with the other paddings.
+    Xt = SlidingWindowTransformer(window=3, padding="missing").fit_transform(TABLE.astype(dtype))
+    assert Xt.dtype == expected
+    assert np.isnan(Xt[0, :2]).all()
+    assert_array_equal(Xt[:, -1], TABLE.astype(dtype).astype(expected))
+
+
+def test_missing_padding_of_a_float32_table_after_float64_history():
+    transformer = SlidingWindowTransformer(window=4, padding="missing", history=True)
+    transformer.fit(TABLE[:1])  # float64 history, shorter than window - 1
+    Xt = transformer.transform(TABLE[1:].astype(np.float32))
+    assert Xt.dtype == np.float32
+    assert np.isnan(Xt[0, :2]).all()
+    assert_array_equal(Xt[0, 2:], TABLE[:2])
+
+
+def test_missing_padding_with_a_dataframe():
+    frame = pd.DataFrame(
+        TABLE, columns=["pm25", "temp"], index=pd.date_range("2021-01-01", periods=4, freq="h")
+    )
+    Xt = SlidingWindowTransformer(window=2, padding="missing").fit_transform(frame)
+    assert np.isnan(Xt[0, 0]).all()
+    assert_array_equal(Xt[1:, 0], TABLE[:-1])
+
+
+def test_missing_padding_still_rejects_nan_in_the_table():
+    # Only the padding is missing: NaN inside the table is rejected as with the other options.
+    X = TABLE.copy()
+    X[2] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        SlidingWindowTransformer(window=2, padding="missing").fit(X)
+
+
+def test_missing_padding_mean_is_unaffected():
+    # mean_ is the mean of the fitted table: the padding is added after fit.
+    transformer = SlidingWindowTransformer(window=3, padding="missing").fit(TABLE)
+    assert_array_equal(transformer.mean_, [2.5, 25.0])
+
+
+def test_sequence_scaler_keeps_the_missing_rows_nan():
+    X = np.random.default_rng(0).normal(loc=5.0, scale=3.0, size=(40, 2))
+    windows = SlidingWindowTransformer(window=5, padding="missing").fit_transform(X)
+    scaled = SequenceStandardScaler().fit_transform(windows)
+    missing = np.isnan(windows).all(axis=2)
+    assert missing.sum() == 4 * 5 / 2  # rows 0-3 miss 4, 3, 2, 1 steps
+    assert_array_equal(np.isnan(scaled).all(axis=2), missing)
+    assert not np.isnan(scaled[~missing]).any()
+    # The statistics ignore the NaN steps: real steps are standardised.
+    assert_allclose(scaled[~missing].mean(axis=0), 0.0, atol=1e-12)
+    assert_allclose(scaled[~missing].std(axis=0), 1.0)
+
+
+def test_missing_padding_in_a_pipeline_with_the_sequence_scaler():
+    pipeline = make_pipeline(
+        SlidingWindowTransformer(window=3, padding="missing"), SequenceStandardScaler()
+    )
+    Xt = pipeline.fit_transform(SERIES)
+    assert Xt.shape == (8, 3, 2)
+    assert np.isnan(Xt[0, :2]).all() and np.isnan(Xt[1, :1]).all()
+    assert not np.isnan(Xt[2:]).any()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_missing_padding_pipeline_predicts_every_row():
+    # The estimators skip missing steps, so the first window - 1 rows, whose windows start
+    # with NaN, still get a finite prediction.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0] + 0.5 * X[:, 1]
+    pipeline = make_pipeline(
+        SlidingWindowTransformer(window=5, padding="missing"),
+        DeepRNNRegressor(hidden_size=4, max_iter=3, random_state=0),
+    )
+    predictions = pipeline.fit(X, y).predict(X)
+    assert predictions.shape == (40,)
+    assert np.isfinite(predictions).all()
+
+
 # --- SlidingWindowTransformer: errors -----------------------------------------------
 
 
@@ -410,7 +570,9 @@ def test_transform_with_other_feature_count_raises():
     [
         ({"window": 0}, r"'window' parameter .* must be an int in the range \[1, inf\)"),
         ({"window": 2.5}, r"'window' parameter .* must be an int"),
-        ({"padding": "nan"}, r"'padding' parameter .* must be a str among"),
+        ({"padding": "nan"}, r"'padding' parameter .* must be a str among .*'missing'"),
+        ({"padding": "Missing"}, r"'padding' parameter .* must be a str among"),
+        ({"padding": None}, r"'padding' parameter .* must be a str among"),
         ({"history": "yes"}, r"'history' parameter .* must be an instance of 'bool'"),
     ],
 )
@@ -472,9 +634,10 @@ def test_duplicated_index_raises():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array API not set up
-def test_check_estimator():
+@pytest.mark.parametrize("padding", ["edge", "missing"])
+def test_check_estimator(padding):
     check_estimator(
-        SlidingWindowTransformer(window=3),
+        SlidingWindowTransformer(window=3, padding=padding),
         expected_failed_checks={
             "check_methods_sample_order_invariance": (
                 "each output row holds the rows before it, so permuting the input rows "

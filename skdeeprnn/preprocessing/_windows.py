@@ -117,7 +117,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
     window : int, default=24
         Number of consecutive rows (time steps) in each window, current row included.
 
-    padding : {'edge', 'zero', 'mean'}, default='edge'
+    padding : {'edge', 'zero', 'mean', 'missing'}, default='edge'
         How the rows before the start of the table are filled for the first
         ``window - 1`` outputs:
 
@@ -126,9 +126,16 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
         - ``'zero'``: zeros, the neutral value after standardisation;
         - ``'mean'``: the per-feature mean of the data seen in :meth:`fit`
           (:attr:`mean_`), a neutral value without a scaler that does not depend on
-          the batch being transformed.
-
-        NaN padding is deliberately not offered: recurrent networks reject NaN.
+          the batch being transformed;
+        - ``'missing'``: NaN in every feature, i.e. *missing* time steps (the output
+          is float in any case: integer tables become float64). The recurrent
+          estimators leave their state unchanged at a missing step, so the network
+          starts at the first real row of each window rather than at invented
+          values; see :ref:`variable_lengths`. With ``history=True`` the rows of
+          :attr:`history_` come first and only the rows the fitted table could not
+          provide are NaN. The table itself must still be finite. A
+          :class:`~skdeeprnn.preprocessing.SequenceStandardScaler` after the
+          transformer keeps the missing rows NaN.
 
     history : bool, default=False
         Whether :meth:`transform` treats `X` as the rows that directly follow the table
@@ -213,6 +220,16 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
            [[ 2., 20.],
             [ 3., 30.]]])
 
+    With ``padding="missing"`` the rows before the start are missing steps (NaN), which
+    the recurrent estimators skip, so each window starts at the first real row:
+
+    >>> SlidingWindowTransformer(window=3, padding="missing").fit_transform(x)[:, :, 0]
+    array([[nan, nan,  0.],
+           [nan,  0.,  1.],
+           [ 0.,  1.,  2.],
+           [ 1.,  2.,  3.],
+           [ 2.,  3.,  4.]])
+
     With ``history=True``, a later table starts where the fitted one ended:
 
     >>> train, test = x[:3], x[3:]
@@ -226,7 +243,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
 
     _parameter_constraints: dict = {
         "window": [Interval(Integral, 1, None, closed="left")],
-        "padding": [StrOptions({"edge", "zero", "mean"})],
+        "padding": [StrOptions({"edge", "zero", "mean", "missing"})],
         "history": ["boolean"],
     }
 
@@ -329,6 +346,9 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator, auto_wrap_output
                 pad = np.repeat(first, n_pad, axis=0)
             elif self.padding == "zero":
                 pad = np.zeros((n_pad, X.shape[1]), dtype=X.dtype)
+            elif self.padding == "missing":
+                # X is float32 or float64 here (validate_data casts integers to float64).
+                pad = np.full((n_pad, X.shape[1]), np.nan, dtype=X.dtype)
             else:  # "mean"
                 pad = np.broadcast_to(self.mean_.astype(X.dtype), (n_pad, X.shape[1]))
             head = np.concatenate([pad, before])
