@@ -37,6 +37,14 @@ States live in a buffer ``H`` of ``T + 1`` slots: the forward direction writes
 step ``t`` into slot ``t + 1`` and reads its previous state from slot ``t``; the
 reverse direction writes step ``t`` into slot ``t`` and reads slot ``t + 1``. So
 the outputs in time order and the previous states are both contiguous slices.
+
+Missing steps: ``missing`` (see :func:`step_masks`) marks, for each step, the
+sequences that do not observe it. There the step leaves the state (and the
+LSTM's cell) unchanged: the slot of the step holds a copy of the previous
+state, and backward passes the gradient through unchanged and gives the step's
+gates no gradient. So a right-padded sequence gives exactly the states of its
+unpadded self, as PyTorch's packed sequences do. Steps that every sequence
+observes run the plain loop.
 """
 
 import numpy as np
@@ -81,6 +89,30 @@ def _backward_chunks(T, reverse, step_size, dtype):
     for lo in starts:
         hi = min(lo + size, T)
         yield slice(lo, hi), (range(lo, hi) if reverse else range(hi - 1, lo - 1, -1))
+
+
+def step_masks(observed, dtype):
+    """Per-step masks of the cells' time loops from ``observed`` (T, n) bool, or None.
+
+    Returns a list with, for each step, None when every sequence observes it,
+    else ``(missing, keep)``: a (1, n) bool array of the sequences missing the
+    step and a (1, n) array of ``dtype`` that is 0 there and 1 elsewhere.
+    ``observed=None`` (every step observed) gives None.
+    """
+    if observed is None:
+        return None
+    masks = []
+    for row in observed:
+        if row.all():
+            masks.append(None)
+        else:
+            missing = ~row[None, :]
+            masks.append((missing, row[None, :].astype(dtype)))
+    return masks
+
+
+def _mask(missing, t):
+    return None if missing is None else missing[t]
 
 
 def _sigmoid_scale(n_gates, h, sigmoid_gates, dtype):
@@ -132,10 +164,11 @@ class RNNCell:
         """Return what the layer adds to the input projection: here both biases."""
         return b_ih + b_hh
 
-    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH, missing=None):
         """Run the time loop, overwriting ``xp`` (T, h, n); return the state buffer and cache.
 
-        ``buf`` provides the arrays (see :mod:`skdeeprnn.core._workspace`).
+        ``buf`` provides the arrays (see :mod:`skdeeprnn.core._workspace`),
+        ``missing`` the steps' masks (:func:`step_masks`; None: all observed).
         """
         T, h, n = xp.shape
         out, prev, init = _slots(T, reverse)
@@ -150,9 +183,12 @@ class RNNCell:
                 np.maximum(a, 0.0, out=H[out(t)])
             else:
                 np.tanh(a, out=H[out(t)])
+            m = _mask(missing, t)
+            if m is not None:
+                np.copyto(H[out(t)], H[prev(t)], where=m[0])
         return H, None
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH, missing=None):
         """Gradients of the pre-activations for every step.
 
         ``dH`` (T, h, n) is the gradient arriving at each step's output from
@@ -162,7 +198,7 @@ class RNNCell:
         the hidden projection as ``(rows, array, is_dXP)`` parts: which rows of
         ``W_hh`` it covers, their gradient (T, rows, n), and whether that is
         ``dXP``'s (so the ``b_hh`` gradient equals ``b_ih``'s). Here one part,
-        all of ``dXP``.
+        all of ``dXP``. ``missing``: as in :meth:`forward`.
         """
         T = H.shape[0] - 1
         h, n = H.shape[1], H.shape[2]
@@ -177,12 +213,19 @@ class RNNCell:
         W_hh_T = np.ascontiguousarray(W_hh.T)  # scipy's gemm: 15% faster than on the view
         gemm = gemm_for(h, h, n, loop_is_single_threaded(n, h, self.n_gates), beta=0.0)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
+        saved = buf.empty("dh_saved", (h, n), H.dtype) if missing is not None else None
         for t in _steps(T, not reverse):
             if dH is not None:
                 dh += dH[t]
             dp = dPre[t]
+            m = _mask(missing, t)
+            if m is not None:  # missing: no gradient to the step, dh passes through it
+                np.copyto(saved, dh)
+                dp *= m[1]
             dp *= dh
             gemm(W_hh_T, dp, dh, 0.0)
+            if m is not None:
+                np.copyto(dh, saved, where=m[0])
         return dPre, ((slice(None), dPre, True),)
 
 
@@ -209,7 +252,7 @@ class LSTMCell:
         """Return what the layer adds to the input projection: both biases."""
         return b_ih + b_hh
 
-    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH, missing=None):
         """Run the time loop on the scaled projection ``xp`` (T, 4h, n), which becomes the gates."""
         T, G, n = xp.shape
         h = G // 4
@@ -234,9 +277,13 @@ class LSTMCell:
             c += ig
             np.tanh(c, out=TC[t])
             np.multiply(a[3 * h :], TC[t], out=H[out(t)])
+            m = _mask(missing, t)
+            if m is not None:
+                np.copyto(c, C[prev(t)], where=m[0])
+                np.copyto(H[out(t)], H[prev(t)], where=m[0])
         return H, (xp, C, TC)
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH, missing=None):
         """Gradients of the gate pre-activations; see :meth:`RNNCell.backward`."""
         gates, C, TC = cache
         T, G, n = gates.shape
@@ -252,6 +299,8 @@ class LSTMCell:
         dc = buf.zeros("dc", (h, n), H.dtype)
         tmp = buf.empty("dc_step", (h, n), H.dtype)
         dc_from_dh = buf.empty("dc_from_dh", (T, h, n), H.dtype)
+        if missing is not None:
+            saved = buf.empty("dh_saved", (2, h, n), H.dtype)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
             i, f, g, o = g4[sl, 0], g4[sl, 1], g4[sl, 2], g4[sl, 3]
             # dG[t] = [dc * g i(1-i), dc * c_prev f(1-f), dc * i(1-g^2), dh * tanh(c) o(1-o)]:
@@ -273,6 +322,11 @@ class LSTMCell:
             for t in steps:
                 if dH is not None:
                     dh += dH[t]
+                m = _mask(missing, t)
+                if m is not None:  # missing: no gradient to the gates, dh and dc pass through
+                    np.copyto(saved[0], dh)
+                    np.copyto(saved[1], dc)
+                    dG[t] *= m[1]
                 np.multiply(dh, dc_from_dh[t], out=tmp)
                 dc += tmp
                 dt = d4[t]
@@ -280,6 +334,9 @@ class LSTMCell:
                 dt[:3] *= dc
                 dc *= g4[t, 1]
                 gemm(W_hh_T, dG[t], dh, 0.0)
+                if m is not None:
+                    np.copyto(dh, saved[0], where=m[0])
+                    np.copyto(dc, saved[1], where=m[0])
         return dG, ((slice(None), dG, True),)
 
 
@@ -310,7 +367,7 @@ class GRUCell:
         bias[: 2 * h] += b_hh[: 2 * h]
         return bias
 
-    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH):
+    def forward(self, xp, W_hh, b_hh, reverse, buf=FRESH, missing=None):
         """Run the time loop on the scaled projection ``xp`` (T, 3h, n); it becomes r, z, n."""
         T, G, n = xp.shape
         h = G // 3
@@ -347,9 +404,12 @@ class GRUCell:
             np.subtract(hprev, nn, out=ht)
             ht *= z
             ht += nn
+            m = _mask(missing, t)
+            if m is not None:
+                np.copyto(ht, hprev, where=m[0])
         return H, (xp, HN)
 
-    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH):
+    def backward(self, H, cache, W_hh, dH, dh_last, reverse, buf=FRESH, missing=None):
         """Gradients of the input and hidden projections; see :meth:`RNNCell.backward`."""
         gates, HN = cache
         T, G, n = gates.shape
@@ -368,6 +428,8 @@ class GRUCell:
         gemm_rz, gemm_n = gemm_for(h, 2 * h, n, tmp=gemm_tmp), gemm_for(h, h, n, tmp=gemm_tmp)
         tmp_all = buf.empty("tmp_all", (T, h, n), H.dtype)
         dh = _initial_gradient(dh_last, (h, n), H.dtype, buf)
+        if missing is not None:
+            saved = buf.empty("dh_saved", (h, n), H.dtype)
         for sl, steps in _backward_chunks(T, reverse, G * n, H.dtype):
             r, z, nn = g3[sl, 0], g3[sl, 1], g3[sl, 2]
             dr, dz, dn = d3[sl, 0], d3[sl, 1], d3[sl, 2]
@@ -388,6 +450,10 @@ class GRUCell:
             for t in steps:
                 if dH is not None:
                     dh += dH[t]
+                m = _mask(missing, t)
+                if m is not None:  # missing: no gradient to the gates, dh passes through
+                    np.copyto(saved, dh)
+                    dXP[t] *= m[1]
                 dt = d3[t]
                 dt[1:] *= dh
                 dt[0] *= dt[2]
@@ -396,6 +462,8 @@ class GRUCell:
                 dh *= g3[t, 1]
                 gemm_rz(W_rz_T, dXP[t, : 2 * h], dh, 1.0)
                 gemm_n(W_n_T, dHN[t], dh, 1.0)
+                if m is not None:
+                    np.copyto(dh, saved, where=m[0])
         return dXP, ((slice(0, 2 * h), dXP[:, : 2 * h], True), (slice(2 * h, G), dHN, False))
 
 

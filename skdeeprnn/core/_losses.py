@@ -47,14 +47,19 @@ LOSSES = {
 }
 
 
-def weighted_loss(name, scores, Y, sample_weight=None):
+def weighted_loss(name, scores, Y, sample_weight=None, step_weight=None):
     """Weighted mean of the per-sample losses and its gradient with respect to ``scores``.
 
-    The per-sample loss is summed over time steps for many-to-many output.
-    ``loss = sum_i w_i l_i / sum_i w_i``: integer weights are equivalent to
-    repeating samples, zero weights to removing them.
+    The per-sample loss is summed over time steps for many-to-many output,
+    each step's loss multiplied by ``step_weight`` (T, n) if given (0 at a
+    missing step). ``loss = sum_i w_i l_i / sum_i w_i``: integer weights are
+    equivalent to repeating samples, zero weights to removing them.
     """
     losses, dscores = LOSSES[name](scores, Y)
+    if step_weight is not None:
+        step_weight = np.asarray(step_weight, dtype=scores.dtype)
+        losses *= step_weight
+        dscores *= step_weight[..., None]
     n = scores.shape[-2]
     if sample_weight is None:
         w = np.full(n, 1.0 / n, dtype=scores.dtype)

@@ -12,6 +12,15 @@ gate is a contiguous block (see :mod:`skdeeprnn.core._cells`).
 Parameter names and shapes are PyTorch's: ``weight_ih_l{k}``, ``weight_hh_l{k}``,
 ``bias_ih_l{k}``, ``bias_hh_l{k}`` with the suffix ``_reverse`` for the backward
 direction, and ``head.weight`` / ``head.bias`` for the dense output layer.
+
+Unequal lengths and missing steps: ``observed`` (T, n), a boolean array, says
+which steps each sequence observes. A missing step leaves every layer's state
+unchanged (:mod:`skdeeprnn.core._cells`), so a right-padded sequence gives the
+outputs, final states and gradients of PyTorch's ``pack_padded_sequence``. The
+many-to-one head reads the state after the last observed step (forward
+direction) and after the first observed step (reverse direction), or pools the
+observed steps only; many-to-many losses weigh the steps by ``step_weight``
+(0 at missing steps).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._blas import gemm_for, gemm_into, matmul, numpy_products
-from ._cells import make_cell, state_slices
+from ._cells import make_cell, state_slices, step_masks
 from ._losses import weighted_loss
 from ._params import ParamLayout
 from ._threads import blas_threads, recurrent_loop_threads, single_threaded_blas
@@ -59,10 +68,10 @@ class Architecture:
         Layer normalisation (with gain ``layer_norm_l{k}.weight`` and shift
         ``layer_norm_l{k}.bias``) of each layer's output, after the residual
         addition.
-    pooling : {'last', 'mean'}
+    pooling : {'last', 'mean', 'max'}
         What the many-to-one head reads: the last step's state (PyTorch's
-        ``h_n``) or the mean of the top layer's output over the steps. Ignored
-        for many-to-many output.
+        ``h_n``), or the mean or maximum of the top layer's output over the
+        (observed) steps. Ignored for many-to-many output.
     """
 
     input_size: int
@@ -87,7 +96,7 @@ class Architecture:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.pooling not in ("last", "mean", "max"):
-            raise ValueError(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
+            raise ValueError(f"pooling must be 'last', 'mean' or 'max', got {self.pooling!r}")
 
     @property
     def num_layers(self):
@@ -208,16 +217,20 @@ class StackedRNN:
         return flat
 
     # --------------------------------------------------------------- forward
-    def forward(self, flat, X, *, training=False, random_state=None, keep_cache=True,
-                workspace=None):
+    def forward(self, flat, X, *, observed=None, training=False, random_state=None,
+                keep_cache=True, workspace=None):
         """Scores of the head for time-major ``X`` (T, n, d).
 
         Returns ``(scores, cache)``; scores are ``(n, k)`` for many-to-one and
-        ``(T, n, k)`` for many-to-many. ``cache`` holds what :meth:`backward`
-        needs (None when ``keep_cache`` is false). Dropout is applied only when
-        ``training`` and needs ``random_state``. A :class:`Workspace` given as
-        ``workspace`` provides the large arrays, reused from the previous call
-        (which overwrites that call's cache); by default they are new.
+        ``(T, n, k)`` for many-to-many. ``observed`` (T, n) bool marks the
+        steps each sequence observes (None: all); the values of ``X`` at the
+        other steps are ignored (they may be NaN), and so are the many-to-many
+        scores there. Every sequence must observe at least one step.
+        ``cache`` holds what :meth:`backward` needs (None when ``keep_cache``
+        is false). Dropout is applied only when ``training`` and needs
+        ``random_state``. A :class:`Workspace` given as ``workspace`` provides
+        the large arrays, reused from the previous call (which overwrites that
+        call's cache); by default they are new.
         """
         buf = FRESH if workspace is None else workspace
         arch = self.arch
@@ -227,6 +240,11 @@ class StackedRNN:
         # feature-major inside: one step is (features, n), see skdeeprnn.core._cells
         inp = buf.empty("X", (T, d, n), dtype)
         np.copyto(inp, np.swapaxes(X, 1, 2))
+        missing = step_masks(observed, dtype)
+        if missing is not None and all(m is None for m in missing):
+            observed = missing = None
+        if observed is not None:
+            np.copyto(inp, 0.0, where=~observed[:, None, :])
         layer_caches = []
         for k, h in enumerate(arch.hidden_sizes):
             mask = None
@@ -255,7 +273,7 @@ class StackedRNN:
                     xp += (b if scale is None else b * scale)[:, None]
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
                     H, cell_cache = self.cell.forward(xp, W_hh, b_hh, reverse,
-                                                      buf.scope("cell", k, j))
+                                                      buf.scope("cell", k, j), missing)
                 outs, _ = state_slices(T, reverse)
                 if out_is_states:
                     out = H[outs]
@@ -278,27 +296,44 @@ class StackedRNN:
             inp = out
         argmax = None
         if self.arch.pooling == "max" and not self.arch.return_sequences:
-            argmax = inp.argmax(axis=0)  # (D*h, n): the step of each maximum
+            # (D*h, n): the step of each maximum, over the observed steps
+            masked = inp if observed is None else np.where(observed[:, None, :], inp, -np.inf)
+            argmax = masked.argmax(axis=0)
             feats = np.take_along_axis(inp, argmax[None], axis=0)[0]
         else:
-            feats = self._features(inp)
+            feats = self._features(inp, observed)
         scores = matmul(P["head.weight"], feats)  # (k, n) or (T, k, n)
         if arch.bias:
             scores += P["head.bias"][:, None]
-        cache = ((T, n, d), layer_caches, feats, argmax) if keep_cache else None
+        cache = None
+        if keep_cache:
+            cache = ((T, n, d), layer_caches, feats, argmax, (observed, missing))
         return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
 
-    def _features(self, top):
+    def _reads_states(self):
+        """Whether the top layer's output is its states, so that they hold ``h_n`` at the ends."""
+        return not (self.arch.layer_norm or (self.arch.residual and self.arch.num_layers > 1))
+
+    def _features(self, top, observed=None):
         """Select what the head reads from the top layer's output ``top`` (T, D*h, n)."""
         if self.arch.return_sequences:
             return top
         if self.arch.pooling == "mean":
-            return top.mean(axis=0)
-        if not self.arch.bidirectional:
-            return top[-1]
+            if observed is None:
+                return top.mean(axis=0)
+            weights = observed / observed.sum(axis=0)
+            return np.einsum("tfn,tn->fn", top, weights.astype(top.dtype))
         h = self.arch.hidden_sizes[-1]
+        if observed is None or self._reads_states():
+            # a missing step keeps the state: the last slot is the state after the last
+            # observed step, and the reverse direction's first slot after its first
+            last, first = top[-1], top[0]
+        else:
+            last, first = _gather_ends(top, observed)
+        if not self.arch.bidirectional:
+            return last
         # as PyTorch's h_n: forward's last step, backward's first step
-        return np.concatenate([top[-1, :h], top[0, h:]], axis=0)
+        return np.concatenate([last[:h], first[h:]], axis=0)
 
     def inference_rows(self, T, dtype):
         """Sequences per chunk of :meth:`predict_scores` (set by the architecture, not the data).
@@ -314,7 +349,7 @@ class StackedRNN:
         rows = min(-(-(256 << 10) // width), (16 << 20) // (T * width))
         return 64 * max(1, -(-rows // 64))
 
-    def predict_scores(self, flat, X):
+    def predict_scores(self, flat, X, observed=None):
         """Scores of time-major ``X`` (T, n, d) without keeping a cache (inference).
 
         The sequences are scored in chunks of :meth:`inference_rows`, reusing
@@ -322,7 +357,7 @@ class StackedRNN:
         large ``X``. Where BLAS may use several threads, as many chunks run at
         once on as many threads, each with single-threaded BLAS. A chunk is
         computed the same way whichever thread runs it, so the scores do not
-        depend on the thread count.
+        depend on the thread count. ``observed``: see :meth:`forward`.
         """
         T, n, _ = X.shape
         rows = self.inference_rows(T, flat.dtype)
@@ -331,7 +366,7 @@ class StackedRNN:
             # neither BLAS thread pool is left spinning beside training's (fit validates
             # through here)
             with single_threaded_blas(), numpy_products():
-                return self.forward(flat, X, keep_cache=False)[0]
+                return self.forward(flat, X, observed=observed, keep_cache=False)[0]
         chunks = [slice(s, min(s + rows, n)) for s in range(0, n, rows)]
         threads = min(len(chunks), blas_threads())
         # contiguous runs of chunks per thread, each run with its own workspace
@@ -341,7 +376,8 @@ class StackedRNN:
         def score(run):
             workspace = Workspace()
             with numpy_products():
-                return [self.forward(flat, X[:, sl], keep_cache=False, workspace=workspace)[0]
+                return [self.forward(flat, X[:, sl], keep_cache=False, workspace=workspace,
+                                     observed=None if observed is None else observed[:, sl])[0]
                         for sl in run]
 
         if threads == 1:
@@ -365,7 +401,7 @@ class StackedRNN:
         P = self.layout.views(flat)
         grad = np.zeros_like(flat)
         Gd = self.layout.views(grad)
-        (T, n, _), layer_caches, feats, argmax = cache
+        (T, n, _), layer_caches, feats, argmax, (observed, missing) = cache
         dS = np.swapaxes(dscores, -1, -2)  # (k, n) or (T, k, n), as the head's output
         if arch.return_sequences:
             _sum_over_steps(dS, feats, Gd["head.weight"])
@@ -377,6 +413,11 @@ class StackedRNN:
         dfeats = matmul(P["head.weight"].T, dS)
         if arch.return_sequences:
             dtop, dlast = dfeats, None
+        elif arch.pooling == "mean" and observed is not None:
+            # every observed step's output enters its sequence's mean with weight 1/count
+            weights = (observed / observed.sum(axis=0)).astype(flat.dtype)
+            dtop = dfeats[None] * weights[:, None, :]
+            dlast = None
         elif arch.pooling == "mean":
             # every step's output enters the mean with weight 1/T
             dtop = np.empty((T,) + dfeats.shape, dtype=flat.dtype)
@@ -397,9 +438,11 @@ class StackedRNN:
             if dtop is None and (skip or norm_cache is not None):
                 # the many-to-one gradient enters at h_n; spread it over the layer's output
                 dtop = np.zeros((T, arch.layer_output_size(k), n), dtype=flat.dtype)
-                dtop[-1, :h] = dlast[:h]
+                last, first = _ends(observed, T, n)
+                cols = np.arange(n)
+                dtop[last, :h, cols] = dlast[:h].T
                 if arch.bidirectional:
-                    dtop[0, h:] = dlast[h:]
+                    dtop[first, h:, cols] = dlast[h:].T
                 dlast = None
             if norm_cache is not None:
                 dtop = _layer_norm_backward(
@@ -423,7 +466,7 @@ class StackedRNN:
                 W_hh = P[f"weight_hh_l{k}{sfx}"]
                 with recurrent_loop_threads(n, h, self.cell.n_gates):
                     dXP, dHP = self.cell.backward(H, cell_cache, W_hh, dH, dh_last, reverse,
-                                                  buf.scope("cell", k, j))
+                                                  buf.scope("cell", k, j), missing)
                 _, prevs = state_slices(T, reverse)
                 _sum_over_steps(dXP, inp, Gd[f"weight_ih_l{k}{sfx}"])
                 if arch.bias:
@@ -450,24 +493,46 @@ class StackedRNN:
 
     # ------------------------------------------------------------------ loss
     def loss_and_grad(self, flat, X, Y, loss, sample_weight=None, alpha=0.0, *,
-                      training=True, random_state=None, workspace=None):
+                      observed=None, step_weight=None, training=True, random_state=None,
+                      workspace=None):
         """Objective and its flat gradient.
 
         ``objective = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||weights||^2``
-        where ``l_i`` is sample ``i``'s loss (summed over time steps for
-        many-to-many output) and the penalty covers weight matrices, not biases.
-        ``Y`` has the shape of the scores. ``workspace``: see :meth:`forward`;
+        where ``l_i`` is sample ``i``'s loss and the penalty covers weight
+        matrices, not biases. For many-to-many output ``l_i`` is the sum over
+        the steps of the step losses times ``step_weight`` (T, n), which
+        defaults to ``observed`` (1 at observed steps, 0 at missing ones).
+        ``Y`` has the shape of the scores and must be finite.
+        ``observed``: see :meth:`forward`. ``workspace``: see :meth:`forward`;
         the returned gradient is always a new array.
         """
-        scores, cache = self.forward(flat, X, training=training, random_state=random_state,
-                                     workspace=workspace)
-        value, dscores = weighted_loss(loss, scores, Y, sample_weight)
+        scores, cache = self.forward(flat, X, observed=observed, training=training,
+                                     random_state=random_state, workspace=workspace)
+        if step_weight is None and observed is not None and self.arch.return_sequences:
+            step_weight = observed
+        value, dscores = weighted_loss(loss, scores, Y, sample_weight, step_weight)
         grad = self.backward(flat, cache, dscores, workspace=workspace)
         if alpha:
             w = flat[: self.layout.n_weights]
             value += 0.5 * alpha * float(np.einsum("i,i->", w, w))
             grad[: self.layout.n_weights] += alpha * w
         return value, grad
+
+
+def _ends(observed, T, n):
+    """Per sequence, the index of its last and of its first observed step."""
+    if observed is None:
+        return np.full(n, T - 1), np.zeros(n, dtype=np.intp)
+    last = T - 1 - observed[::-1].argmax(axis=0)
+    return last, observed.argmax(axis=0)
+
+
+def _gather_ends(top, observed):
+    """``top`` (T, F, n) at each sequence's last and at its first observed step, as (F, n)."""
+    T, _, n = top.shape
+    last, first = _ends(observed, T, n)
+    cols = np.arange(n)
+    return top[last, :, cols].T, top[first, :, cols].T
 
 
 def _sum_over_steps(dA, B, out):
