@@ -262,6 +262,7 @@ def test_standardize_target_false_trains_on_raw_targets():
 def test_regressor_and_classifier_share_defaults():
     reg, clf = DeepRNNRegressor().get_params(), DeepRNNClassifier().get_params()
     assert reg.pop("standardize_target") is True
+    assert clf.pop("class_weight") is None
     assert reg == clf
 
 

@@ -1,10 +1,14 @@
 """DeepRNNClassifier: binary, multiclass and multilabel classification of sequences."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -15,9 +19,120 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._regressor import _stochastic
 
+# Whether the training core takes one weight per (sequence, step), shape (n, T). Until it does,
+# class_weight with return_sequences=True, whose weights depend on each step's label, is refused
+# (the core's weighted loss would fail on them, or for n == T silently mis-weight).
+_CORE_TAKES_STEP_WEIGHTS = False
+
+
+def _check_targets(y):
+    """``check_classification_targets`` that reports unorderable mixed labels as a ValueError."""
+    try:
+        check_classification_targets(y)
+    except TypeError as exc:  # np.unique cannot order mixed types such as 1 and "a"
+        raise ValueError(
+            f"y mixes label types that cannot be compared ({exc}); use labels of one "
+            "type, e.g. all strings."
+        ) from exc
+
+
+def _check_class_weight_dict(class_weight):
+    """Every weight of a ``class_weight`` dict must be a positive finite number."""
+    bad = {
+        label: weight
+        for label, weight in class_weight.items()
+        if isinstance(weight, bool) or not isinstance(weight, Real)
+        or not (np.isfinite(weight) and weight > 0)
+    }
+    if bad:
+        raise ValueError(
+            f"class_weight must map labels to positive finite numbers; got {bad!r}."
+        )
+
+
+def _dict_class_weight(class_weight, labels, classes):
+    """Weight of each label in 1D ``labels`` from the dict ``class_weight`` (1 if absent).
+
+    ``classes`` are the labels the model knows; a key outside them is an error.
+    """
+    known = set(np.asarray(classes).tolist())
+    unknown = [label for label in class_weight if label not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has labels {unknown!r} that are not classes of the data "
+            f"(classes: {sorted(known, key=repr)!r})."
+        )
+    uniques, inverse = np.unique(labels, return_inverse=True)
+    per_label = np.array([float(class_weight.get(label, 1.0)) for label in uniques.tolist()])
+    return per_label[inverse.ravel()]
+
 
 class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring assembled below)
     _y_numeric = False
+
+    _parameter_constraints: dict = {
+        **BaseDeepRNN._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    # every parameter is listed: scikit-learn's get_params reads them from the signature
+    def __init__(
+        self,
+        num_layers=1,
+        hidden_size=32,
+        *,
+        cell="gru",
+        nonlinearity="tanh",
+        bias=True,
+        bidirectional=False,
+        dropout=0.0,
+        return_sequences=False,
+        residual=False,
+        layer_norm=False,
+        pooling="max",
+        forget_bias=1.0,
+        init="uniform",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.003,
+        learning_rate="plateau",
+        plateau_factor=0.2,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        clip_grad_norm=1.0,
+        dtype="float64",
+        class_weight=None,
+    ):
+        super().__init__(
+            num_layers,
+            hidden_size,
+            cell=cell, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional,
+            dropout=dropout, return_sequences=return_sequences, residual=residual,
+            layer_norm=layer_norm, pooling=pooling, forget_bias=forget_bias, init=init,
+            solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, learning_rate=learning_rate,
+            plateau_factor=plateau_factor, max_iter=max_iter, shuffle=shuffle,
+            random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            clip_grad_norm=clip_grad_norm, dtype=dtype,
+        )
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -43,13 +158,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             y = y.ravel()
         elif y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        try:
-            check_classification_targets(y)
-        except TypeError as exc:  # np.unique cannot order mixed types such as 1 and "a"
-            raise ValueError(
-                f"y mixes label types that cannot be compared ({exc}); use labels of one "
-                "type, e.g. all strings."
-            ) from exc
+        _check_targets(y)
         if first:
             if classes is not None:
                 _check_partial_fit_first_call(self, classes)
@@ -92,6 +201,79 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             Y = Y.reshape(n, T, -1)
         return Y
 
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        # _validate_fit_data checks class_weight's labels against partial_fit's classes
+        self._classes_arg = classes
+        try:
+            return super()._fit(X, y, sample_weight, incremental, classes)
+        finally:
+            self.__dict__.pop("_classes_arg", None)
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        """Validate as the base class does, then multiply ``sample_weight`` by the class weights.
+
+        Many-to-one: ``(n_samples,)`` weights. ``return_sequences=True``: the
+        class weight of every step's label, ``(n_samples, n_timesteps)``, times
+        ``sample_weight`` (per sequence, or per step when 2D).
+        """
+        if self.class_weight is not None and self.return_sequences and (
+            not _CORE_TAKES_STEP_WEIGHTS
+        ):
+            # raised before the base validation sets any attribute: a fitted model stays as is
+            raise NotImplementedError(
+                "class_weight with return_sequences=True needs one weight per time step, "
+                "which the training core does not take yet; use class_weight=None."
+            )
+        X, y, sample_weight = super()._validate_fit_data(X, y, sample_weight, reset)
+        if self.class_weight is None:
+            return X, y, sample_weight
+        weights = self._class_weight_per_sample(y, reset)
+        if weights is None:
+            return X, y, sample_weight
+        if weights.ndim == 2 and sample_weight.ndim == 1:
+            sample_weight = sample_weight[:, np.newaxis]
+        return X, y, sample_weight * weights
+
+    def _class_weight_per_sample(self, y, reset):
+        """``class_weight`` expanded to the samples (steps) of ``y``; None for bad targets.
+
+        Targets that are not classification labels return None and are left to
+        ``_encode_targets``, which says what is wrong with them.
+        """
+        y = np.asarray(y)
+        shape = None
+        if self.return_sequences:
+            if y.ndim != 2:
+                return None
+            shape = y.shape
+            y = y.ravel()
+        elif y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        _check_targets(y)
+        y_type = type_of_target(y)
+        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
+            return None
+        if self.class_weight == "balanced":
+            # multilabel: the product over the labels of each label's balanced 0/1 weight
+            weights = compute_sample_weight("balanced", y)
+        elif y_type == "multilabel-indicator":
+            raise ValueError(
+                "class_weight as a dict is not supported for multilabel y: every column of the "
+                "indicator matrix has its own classes 0 and 1. Use class_weight='balanced' (the "
+                "product of each label's balanced weight, as sklearn.utils.class_weight."
+                "compute_sample_weight gives) or pass sample_weight."
+            )
+        else:
+            _check_class_weight_dict(self.class_weight)
+            if not reset:
+                classes = self.classes_
+            elif getattr(self, "_classes_arg", None) is not None:
+                classes = self._classes_arg
+            else:
+                classes = np.unique(y)
+            weights = _dict_class_weight(self.class_weight, y, classes)
+        return weights if shape is None else weights.reshape(shape)
+
     def _proba_raw(self, scores):
         """Probabilities of the head's outputs: softmax (multiclass) or sigmoid."""
         if self._label_binarizer.y_type_ == "multiclass":
@@ -117,7 +299,12 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             T = y.shape[1]
             y, y_pred = y.ravel(), y_pred.ravel()
             if sample_weight is not None:
-                sample_weight = np.repeat(sample_weight, T)
+                sample_weight = np.asarray(sample_weight)
+                # one weight per sequence, or (from class_weight) one per step
+                if sample_weight.ndim == 2:
+                    sample_weight = sample_weight.ravel()
+                else:
+                    sample_weight = np.repeat(sample_weight, T)
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     def predict(self, X):
@@ -223,6 +410,13 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch does not "
+                "give the class frequencies of the whole data. Compute the weights once, e.g. "
+                "dict(zip(classes, sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y_all))), and pass that dict as class_weight."
+            )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
 
@@ -235,12 +429,34 @@ DeepRNNClassifier.__doc__ = (
     ``return_sequences=True`` a label per time step (``y`` of shape
     ``(n_samples, n_timesteps)``). Labels can be of any type (strings too);
     binary and multilabel targets use a sigmoid log-loss, multiclass a softmax
-    cross-entropy, weighted by ``sample_weight``.
+    cross-entropy, weighted by ``sample_weight`` and ``class_weight``.
 
     .. versionadded:: 0.1
 """
     + PARAMETERS_DOC
     + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying
+        ``sample_weight`` as in scikit-learn: the loss of a sample of class
+        ``c`` is weighted by ``sample_weight * class_weight[c]``. Classes not
+        in the dict weigh 1; a label that is not a class of the data, or a
+        weight that is not positive and finite, is an error. ``'balanced'``
+        weighs class ``c`` by ``n_samples / (n_classes * count(c))`` and gives
+        the same model as fitting with ``sample_weight=compute_sample_weight(
+        'balanced', y)`` (:func:`sklearn.utils.class_weight.compute_sample_weight`).
+        With ``return_sequences=True`` every step is to be weighted by its
+        own label's weight, ``'balanced'`` counting the labels of all steps;
+        this raises NotImplementedError until the training core takes one
+        weight per step.
+        Multilabel ``y`` takes ``'balanced'`` only: each sample's weight is the
+        product of the balanced weights of its 0/1 value in every label, as
+        ``compute_sample_weight`` computes for multi-output ``y``.
+        ``partial_fit`` takes a dict, checked against ``classes``, but not
+        ``'balanced'``, which one batch cannot estimate (as
+        :class:`~sklearn.linear_model.SGDClassifier`).
+
+        .. versionadded:: 0.2
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
