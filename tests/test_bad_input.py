@@ -31,8 +31,8 @@ def _quiet_convergence():
 
 
 @pytest.mark.parametrize("Estimator, y", ESTIMATORS)
-@pytest.mark.parametrize("value, word", [(np.nan, "NaN"), (np.inf, "infinity"),
-                                         (-np.inf, "infinity")])
+@pytest.mark.parametrize("value, word", [(np.nan, "some but not all features NaN"),
+                                         (np.inf, "infinity"), (-np.inf, "infinity")])
 def test_non_finite_input(Estimator, y, value, word):
     bad = X.copy()
     bad[3, 2, 1] = value

@@ -160,8 +160,33 @@ X_PROBLEMS = {
     "ndim-0": (lambda X: np.float64(1.0), "scalar array|0 dimensions", None, ValueError),
 }
 
+def _all_nan_sequence(X):
+    bad = np.array(X, dtype=np.float64)
+    bad[3] = np.nan
+    return bad
+
+
+def _list_with_other_feature_count(X):
+    items = [np.asarray(row) for row in X]
+    items[2] = items[2][:, :1]
+    return items
+
+
+# The estimators read a step whose features are all NaN as missing and lists as sequences of
+# unequal lengths; a NaN among observed features, an all-NaN sequence or mixed feature counts
+# stay errors naming the sample and the step.
+PARTIAL_NAN = r"some but not all features NaN: sample \d+, step \d+"
 ESTIMATOR_X_PROBLEMS = {
-    **X_PROBLEMS,
+    **{name: problem for name, problem in X_PROBLEMS.items()
+       if name != "ragged-nested-lists"},
+    **{f"nan-{position}": (_with(np.nan, position), PARTIAL_NAN, PARTIAL_NAN, ValueError)
+       for position in ("first", "middle", "last")},
+    "object-with-None": (_none_object, PARTIAL_NAN, None, ValueError),
+    "sequence-all-nan": (_all_nan_sequence, "sample 3 is NaN at all its 4 steps", None,
+                         ValueError),
+    "list-feature-counts-differ": (_list_with_other_feature_count,
+                                   r"X\[2\] has 1 feature\(s\) per step .* but X\[0\] has 2",
+                                   None, ValueError),
     "0-samples": (lambda X: X[:0], "0 sample", None, ValueError),
     "0-time-steps": (lambda X: X[:, :0], "0 time steps",
                      r"X has 0 features, but \w+ is expecting 4 .* 4 time steps", ValueError),
@@ -228,7 +253,8 @@ WEIGHT_PROBLEMS = {  # (sample_weight, regex, methods)
     "sample-weight-nan": (NAN_AT, "sample_weight contains NaN", ("fit", "partial_fit", "score")),
     "sample-weight-inf": (np.r_[np.inf, np.ones(9)], "sample_weight contains infinity",
                           ("fit", "partial_fit", "score")),
-    "sample-weight-2d": (np.ones((10, 1)), "Sample weights must be 1D", ("fit", "partial_fit")),
+    "sample-weight-2d": (np.ones((10, 1)), "Sample weights must be 1D|needs return_sequences",
+                         ("fit", "partial_fit")),
     "sample-weight-strings": (np.full(10, "w"), "could not convert string to float",
                               ("fit", "partial_fit")),
 }
@@ -317,8 +343,8 @@ def _failed_fit_rows():
                      id="reg.fit-other-shape-then-zero-weights"),
         pytest.param("clf", lambda est: est.fit(OTHER_SHAPE, np.full(10, "a")), ValueError,
                      "only one class", id="clf.fit-other-shape-then-one-class"),
-        pytest.param("reg_frame", lambda est: est.fit(_with(np.nan, "first")(X[:, :, 0]), Y),
-                     ValueError, "contains NaN", id="reg_frame.fit-nan-array-drops-names"),
+        pytest.param("reg_frame", lambda est: est.fit(_with(np.inf, "first")(X[:, :, 0]), Y),
+                     ValueError, "contains infinity", id="reg_frame.fit-inf-array-drops-names"),
     ]
 
 

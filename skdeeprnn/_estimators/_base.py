@@ -21,6 +21,16 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
 from . import _interop
+from ._sequences import (
+    batches,
+    observed_of,
+    observed_steps,
+    pad_sequences,
+    pad_targets,
+    spans,
+    split_step_weights,
+    step_range,
+)
 from ._training import (
     PLATEAU_SHARE,
     Interrupt,
@@ -38,9 +48,15 @@ _DTYPES = {"float64": np.float64, "float32": np.float32}
 UNSCALED_RMS = 10.0
 
 
-def _warn_if_unscaled(X):
-    """Warn, naming the features, when some features of ``X`` (n, T, d) are far from unit scale."""
+def _warn_if_unscaled(X, observed=None):
+    """Warn, naming the features, when some features of ``X`` (n, T, d) are far from unit scale.
+
+    Only the ``observed`` steps (n, T) count, when given.
+    """
     count = X.shape[0] * X.shape[1]
+    if observed is not None:
+        count = int(observed.sum())
+        X = np.where(observed[:, :, None], X, 0.0)
     mean = np.einsum("ntd->d", X, dtype=np.float64) / count
     rms = np.sqrt(np.einsum("ntd,ntd->d", X, X, dtype=np.float64) / count)
     large = np.flatnonzero(rms > UNSCALED_RMS)
@@ -181,6 +197,7 @@ class BaseDeepRNN(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True  # a step whose features are all NaN is missing
         tags.target_tags.multi_output = True
         tags.non_deterministic = False
         return tags
@@ -329,12 +346,20 @@ class BaseDeepRNN(BaseEstimator):
         return sizes
 
     def _validate_X(self, X, reset):
-        """Validate ``X`` and return it as ``(n, T, d)`` in the model's dtype."""
+        """Validate ``X`` and return it as ``(n, T, d)`` in the model's dtype.
+
+        A list of sequences becomes a NaN-padded array (padded to the fitted
+        length when it is shorter); missing steps are checked.
+        """
+        dtype = _DTYPES[self.dtype]
+        X = pad_sequences(X, dtype, None if reset else getattr(self, "n_features_in_", None))
         if not reset:
             self._check_n_timesteps(X)
-        dtype = _DTYPES[self.dtype]
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
-        return self._as_3d(X, reset)
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype,
+                          ensure_all_finite=False)
+        X = self._as_3d(X, reset)
+        observed_steps(X)
+        return X
 
     def _check_n_timesteps(self, X):
         """Say what scikit-learn's "features" are here when the sequence length changed."""
@@ -374,12 +399,14 @@ class BaseDeepRNN(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        dtype = _DTYPES[self.dtype]
+        X = pad_sequences(X, dtype, None if reset else getattr(self, "n_features_in_", None))
         if not reset:
             self._check_n_timesteps(X)
-        dtype = _DTYPES[self.dtype]
         if self.return_sequences:
-            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
-            y = np.asarray(y)
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype,
+                              ensure_all_finite=False)
+            y = pad_targets(y, X.shape[1])
             if y.ndim < 2 or y.shape[:2] != X.shape[:2]:
                 raise ValueError(
                     "with return_sequences=True, y must give a target for every time step: "
@@ -389,18 +416,46 @@ class BaseDeepRNN(BaseEstimator):
         else:
             X, y = validate_data(
                 self, X, y, reset=reset, allow_nd=True, dtype=dtype, multi_output=True,
-                y_numeric=self._y_numeric,
+                y_numeric=self._y_numeric, ensure_all_finite=False,
             )
         X = self._as_3d(X, reset)
         if X.shape[0] == 0:
             raise ValueError("X has 0 samples; at least 1 is required.")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
+        observed = observed_steps(X)
+        if self.return_sequences and observed is not None:
+            # the targets of missing steps are never read: give them a valid value
+            y = np.array(y, copy=True)
+            y[~observed] = y[observed][0]
+        sample_weight = self._check_weights(sample_weight, X)
+        return X, y, sample_weight
+
+    def _check_weights(self, sample_weight, X):
+        """``sample_weight`` as float64 (n,), or (n, T) per step with ``return_sequences``."""
+        if sample_weight is not None and np.asarray(sample_weight).ndim == 2:
+            if not self.return_sequences:
+                raise ValueError(
+                    f"sample_weight has shape {np.shape(sample_weight)}; one weight per time "
+                    "step, (n_samples, n_timesteps), needs return_sequences=True. Give one "
+                    f"weight per sequence, shape ({X.shape[0]},)."
+                )
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != X.shape[:2]:
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape}; one weight per time step "
+                    f"must have the shape (n_samples, n_timesteps) = {X.shape[:2]}."
+                )
+            if not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight contains NaN or infinity.")
+            if np.any(sample_weight < 0):
+                raise ValueError("Negative values in data passed to `sample_weight`")
+        else:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
         if not sample_weight.sum() > 0:
             raise ValueError(
                 "sample_weight sums to 0: at least one sample needs a positive weight."
             )
-        return X, y, sample_weight
+        return sample_weight
 
     def _score_target(self, y):
         """``y`` as an array for ``score``; None is an error that says so."""
@@ -450,9 +505,19 @@ class BaseDeepRNN(BaseEstimator):
         return Adam(self._theta, lr, self.beta_1, self.beta_2, self.epsilon)
 
     def _scores(self, X3):
-        """Head scores for validated ``(n, T, d)`` input, as ``(n, k)`` or ``(n, T, k)``."""
-        scores = self.network_.predict_scores(self._theta, np.swapaxes(X3, 0, 1))
-        return np.swapaxes(scores, 0, 1) if self.return_sequences else scores
+        """Head scores for validated ``(n, T, d)`` input, as ``(n, k)`` or ``(n, T, k)``.
+
+        Many-to-many scores are NaN at missing steps.
+        """
+        observed = observed_of(X3)
+        scores = self.network_.predict_scores(
+            self._theta, np.swapaxes(X3, 0, 1), None if observed is None else observed.T)
+        if not self.return_sequences:
+            return scores
+        scores = np.swapaxes(scores, 0, 1)
+        if observed is not None:
+            scores[~observed] = np.nan
+        return scores
 
     def _predict_scores(self, X):
         check_is_fitted(self, "network_")
@@ -475,9 +540,16 @@ class BaseDeepRNN(BaseEstimator):
         first = not (fitted and (incremental or self.warm_start))
         self._check_params()
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
+        observed = observed_of(X)
         if first:
-            _warn_if_unscaled(X)
-        Y = self._encode_targets(y, sample_weight, first=first, classes=classes)
+            _warn_if_unscaled(X, observed)
+        # many-to-many: each sequence's weight and the relative weights of its steps
+        weights, step_weight = sample_weight, None
+        if self.return_sequences:
+            weights, step_weight = split_step_weights(sample_weight, observed)
+        Y = self._encode_targets(
+            y, sample_weight if step_weight is None else weights[:, None] * step_weight,
+            first=first, classes=classes)
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)
@@ -493,9 +565,10 @@ class BaseDeepRNN(BaseEstimator):
         dtype = _DTYPES[self.dtype]
         Y = Y.astype(dtype, copy=False)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
+            self._fit_lbfgs(X, Y, weights, step_weight, observed)
         else:
-            self._fit_stochastic(X, y, Y, sample_weight, incremental)
+            self._fit_stochastic(X, y, Y, sample_weight, weights, step_weight, observed,
+                                 incremental)
         if not np.all(np.isfinite(self._theta)):
             raise ValueError(
                 "training produced non-finite weights; lower learning_rate_init, set "
@@ -513,16 +586,19 @@ class BaseDeepRNN(BaseEstimator):
         Yb = np.swapaxes(Y[rows], 0, 1) if Y.ndim == 3 else Y[rows]
         return np.swapaxes(X3[rows], 0, 1), Yb
 
-    def _fit_lbfgs(self, X, Y, sample_weight):
+    def _fit_lbfgs(self, X, Y, sample_weight, step_weight, observed):
         Xt, Yt = self._batch(X, Y, slice(None))  # views: the core copies into its layout
         net, dtype = self.network_, self._theta.dtype
         loss_name = self._loss_name()
         workspace = Workspace()
+        observed_t = None if observed is None else observed.T
+        step_weight_t = None if step_weight is None else step_weight.T
 
         def objective(theta):
             value, grad = net.loss_and_grad(
                 theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, self.alpha,
-                training=False, workspace=workspace,
+                observed=observed_t, step_weight=step_weight_t, training=False,
+                workspace=workspace,
             )
             return value, grad.astype(np.float64)
 
@@ -583,7 +659,13 @@ class BaseDeepRNN(BaseEstimator):
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
 
-    def _fit_stochastic(self, X, y, Y, sample_weight, incremental):
+    def _fit_stochastic(self, X, y, Y, sample_weight, weights, step_weight, observed,
+                        incremental):
+        """Minibatch training; ``sample_weight`` as given, for the validation score.
+
+        ``weights`` (n,) and ``step_weight`` (n, T) or None are what the loss
+        uses (:func:`split_step_weights`); ``observed`` (n, T) or None.
+        """
         n = X.shape[0]
         train = np.arange(n)
         val = None
@@ -596,14 +678,17 @@ class BaseDeepRNN(BaseEstimator):
             self._optimizer.learning_rate = self.learning_rate_init
         if not incremental:
             self._no_improvement_count = 0
-        sw_train = sample_weight[train]
+        sw_train = weights[train]
+        steps_train = None if step_weight is None else step_weight[train]
+        lengths = None if observed is None else spans(observed)[train]
         n_train = len(train)
         if self.batch_size == "auto":
             batch_size = auto_batch_size(n_train)
         else:
             batch_size = min(self.batch_size, n_train)
         if not incremental:  # partial_fit neither reduces the rate nor stops
-            constant_loss = constant_prediction_loss(self._loss_name(), Y[train], sw_train)
+            constant_loss = constant_prediction_loss(self._loss_name(), Y[train], sw_train,
+                                                     steps_train)
             plateau_loss = PLATEAU_SHARE * constant_loss
             monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change,
                                      self.plateau_factor, self.learning_rate_init)
@@ -618,7 +703,8 @@ class BaseDeepRNN(BaseEstimator):
             for epoch in range(1, epochs + 1):
                 with np.errstate(over="ignore", invalid="ignore"):
                     epoch_loss, diverged, n_seen = self._run_epoch(
-                        X, Y, train, sw_train, batch_size, workspace, interrupt)
+                        X, Y, train, sw_train, steps_train, lengths, batch_size, workspace,
+                        interrupt)
                 if diverged:
                     self._theta[...] = lowest_theta
                     warn_caller(
@@ -687,41 +773,59 @@ class BaseDeepRNN(BaseEstimator):
                 ConvergenceWarning,
             )
 
-    def _run_epoch(self, X, Y, rows, sample_weight, batch_size, workspace, interrupt):
+    def _run_epoch(self, X, Y, rows, sample_weight, step_weight, lengths, batch_size, workspace,
+                   interrupt):
         """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged, seen)``.
 
-        ``sample_weight`` holds the weights of ``rows``. Each minibatch is
-        gathered into the core's time-major layout as it is used, so training
-        never holds a second copy of the data; ``workspace`` holds the arrays
-        that every minibatch reuses. Stops at the first batch whose
-        loss, gradient or update is not finite and reports it as diverged; the
+        ``sample_weight`` holds the weights of ``rows``, ``step_weight`` their
+        relative step weights (or None). Each minibatch is gathered into the
+        core's time-major layout as it is used, so training never holds a
+        second copy of the data; ``workspace`` holds the arrays that every
+        minibatch reuses. With unequal ``lengths`` (the steps from each
+        sequence's first to its last observed step), minibatches group
+        sequences of similar length (:func:`batches`) and each is trimmed to
+        the steps its sequences observe. Stops at the first batch whose loss,
+        gradient or update is not finite and reports it as diverged; the
         caller restores good weights. Stops after the current minibatch when
         ``interrupt.requested``; ``seen`` counts the sequences trained on.
         """
         n = len(rows)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         theta, net, opt = self._theta, self.network_, self._optimizer
         loss_name = self._loss_name()
-        total, weight_seen = 0.0, 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
+        total, weight_seen, seen = 0.0, 0.0, 0
+        for idx in batches(n, batch_size, self._rng, self.shuffle, lengths):
             sw = sample_weight[idx]
             w = sw.sum()
             if w == 0:
+                seen += len(idx)
                 continue
             Xb, Yb = self._batch(X, Y, rows[idx])
+            observed = sw_steps = None
+            if lengths is not None:
+                observed = observed_of(Xb)
+                if observed is not None:  # only the steps some sequence observes
+                    steps = step_range(observed)
+                    Xb, observed = Xb[steps], observed[steps]
+                    if self.return_sequences:
+                        Yb = Yb[steps]
+            if step_weight is not None:
+                sw_steps = step_weight[idx].T
+                if observed is not None:
+                    sw_steps = sw_steps[steps]
             value, grad = net.loss_and_grad(
-                theta, Xb, Yb, loss_name, sw, self.alpha, training=True, random_state=self._rng,
+                theta, Xb, Yb, loss_name, sw, self.alpha, observed=observed,
+                step_weight=sw_steps, training=True, random_state=self._rng,
                 workspace=workspace,
             )
             norm = clip_by_global_norm(grad, self.clip_grad_norm)
             if not (np.isfinite(value) and np.isfinite(norm)):
-                return np.nan, True, start
+                return np.nan, True, seen
             opt.update(theta, grad)
             total += value * w
             weight_seen += w
+            seen += len(idx)
             if interrupt.requested:
-                n = start + len(idx)
+                n = seen
                 break
         if not np.all(np.isfinite(theta)):
             return np.nan, True, n

@@ -6,7 +6,11 @@ from sklearn.metrics import r2_score
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import column_or_1d
 
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
+from ._base import _DTYPES, ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
+from ._sequences import pad_targets
+
+# Largest target magnitude whose standardised predictions stay finite when decoded
+MAX_STANDARDIZED_TARGET = 1e300
 
 
 def _stochastic(estimator):
@@ -99,16 +103,27 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
             Y = y[:, np.newaxis] if y.ndim == 1 else y
+        self._check_target_range(Y)
         if first and not self.standardize_target:
             self._y_ndim = y.ndim
             self._y_mean = np.zeros(Y.shape[-1])
             self._y_scale = np.ones(Y.shape[-1])
         elif first:
             self._y_ndim = y.ndim
-            w = np.broadcast_to(sample_weight.reshape((-1,) + (1,) * (Y.ndim - 1)), Y.shape)
+            # one weight per sequence (n,) or per step (n, T)
+            w = sample_weight.reshape(sample_weight.shape + (1,) * (Y.ndim - sample_weight.ndim))
+            w = np.broadcast_to(w, Y.shape)
             axes = tuple(range(Y.ndim - 1))
-            mean = np.average(Y, axis=axes, weights=w)
-            std = np.sqrt(np.average((Y - mean) ** 2, axis=axes, weights=w))
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean = np.average(Y, axis=axes, weights=w)
+                std = np.sqrt(np.average((Y - mean) ** 2, axis=axes, weights=w))
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+                # the sums or squares overflow: the same statistics of y / max|y|
+                top = np.abs(Y).max(axis=axes)
+                Ys = Y / top
+                mean_s = np.average(Ys, axis=axes, weights=w)
+                std = np.sqrt(np.average((Ys - mean_s) ** 2, axis=axes, weights=w)) * top
+                mean = mean_s * top
             self._y_mean = mean
             self._y_scale = np.where(std > np.finfo(np.float64).eps * np.maximum(1, abs(mean)),
                                      std, 1.0)
@@ -119,7 +134,23 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             )
         return (Y - self._y_mean) / self._y_scale
 
-    def _numeric_target(self, y):
+    def _check_target_range(self, Y):
+        """Refuse targets so large that the loss or the predictions would overflow."""
+        top = float(np.abs(Y).max()) if Y.size else 0.0
+        if self.standardize_target:
+            limit, what = MAX_STANDARDIZED_TARGET, "the predictions"
+        else:
+            limit = float(np.sqrt(np.finfo(_DTYPES[self.dtype]).max)) / 1e3
+            limit, what = float(f"{limit:.1e}"), f"the squared error in {self.dtype}"
+        if top > limit:
+            raise ValueError(
+                f"y has values of magnitude up to {top:.3g}, beyond {limit:.3g}: {what} would "
+                "overflow. Rescale y"
+                + (" or use standardize_target=True." if not self.standardize_target else ".")
+            )
+
+    def _numeric_target(self, y, missing=None):
+        """``y`` as float64, checked; NaN is accepted where ``missing`` (n, T) is True."""
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             raise ValueError(
@@ -127,8 +158,12 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
                 "For class labels use DeepRNNClassifier."
             )
         y = y.astype(np.float64)
-        if np.isnan(y).any():
-            raise ValueError("y contains NaN.")
+        nan = np.isnan(y)
+        if missing is not None and y.shape[:2] == missing.shape:
+            nan[missing] = False
+        if nan.any():
+            raise ValueError("y contains NaN" + (
+                " at observed steps." if missing is not None else "."))
         if np.isinf(y).any():
             raise ValueError("y contains infinity.")
         return y
@@ -145,12 +180,20 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
     def _r2(self, y, y_pred, sample_weight):
         y = np.asarray(y, dtype=np.float64)
         if self.return_sequences:
-            # every (sequence, step) pair is one observation of each output
+            # every observed (sequence, step) pair is one observation of each output;
+            # the predictions are NaN at the missing steps
             T = y.shape[1]
             y = y.reshape((y.shape[0] * T,) + y.shape[2:])
             y_pred = y_pred.reshape((y_pred.shape[0] * T,) + y_pred.shape[2:])
             if sample_weight is not None:
-                sample_weight = np.repeat(sample_weight, T)
+                sample_weight = np.asarray(sample_weight, dtype=np.float64)
+                sample_weight = (sample_weight.ravel() if sample_weight.ndim == 2
+                                 else np.repeat(sample_weight, T))
+            observed = ~np.isnan(y_pred.reshape(len(y_pred), -1)[:, 0])
+            if not observed.all():
+                y, y_pred = y[observed], y_pred[observed]
+                if sample_weight is not None:
+                    sample_weight = sample_weight[observed]
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
     def predict(self, X):
@@ -190,8 +233,14 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         score : float
             R² of ``self.predict(X)`` against ``y``.
         """
-        y = self._numeric_target(self._score_target(y))
-        return self._r2(y, self.predict(X), sample_weight)
+        y_pred = self.predict(X)
+        y = self._score_target(y)
+        missing = None
+        if self.return_sequences:
+            y = pad_targets(y, y_pred.shape[1])
+            missing = np.isnan(y_pred.reshape(y_pred.shape[:2] + (-1,))[..., 0])
+        y = self._numeric_target(y, missing)
+        return self._r2(y, y_pred, sample_weight)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -36,15 +36,20 @@ def auto_batch_size(n):
     return int(min(n, max(min(32, max(8, n // 8)), min(256, n // 100))))
 
 
-def constant_prediction_loss(loss_name, Y, sample_weight):
+def constant_prediction_loss(loss_name, Y, sample_weight, step_weight=None):
     """Weighted loss of the best constant prediction of the encoded targets ``Y``.
 
     ``Y`` is ``(n, k)`` or ``(n, T, k)``; the constant is the weighted mean
     over samples and steps (squared error) or the logit of the weighted class
     frequencies (cross-entropies), the same for every sample and step.
+    ``step_weight`` (n, T): relative weights of the steps (0 at missing ones).
     """
-    per_sample = Y.mean(axis=1) if Y.ndim == 3 else Y
-    mean = np.average(per_sample, axis=0, weights=sample_weight)
+    if step_weight is not None:
+        weights = (sample_weight[:, None] * step_weight).ravel()
+        mean = np.average(Y.reshape(-1, Y.shape[-1]), axis=0, weights=weights)
+    else:
+        per_sample = Y.mean(axis=1) if Y.ndim == 3 else Y
+        mean = np.average(per_sample, axis=0, weights=sample_weight)
     if loss_name == "squared_error":
         constant = mean
     else:
@@ -53,7 +58,8 @@ def constant_prediction_loss(loss_name, Y, sample_weight):
     Yt = np.swapaxes(Y, 0, 1) if Y.ndim == 3 else Y  # the losses take (..., n, k)
     scores = np.empty_like(Yt)
     scores[...] = constant
-    value, _ = weighted_loss(loss_name, scores, Yt, sample_weight.astype(Y.dtype))
+    value, _ = weighted_loss(loss_name, scores, Yt, sample_weight.astype(Y.dtype),
+                             None if step_weight is None else step_weight.T)
     return value
 
 

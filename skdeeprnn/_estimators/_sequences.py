@@ -1,0 +1,195 @@
+"""Unequal lengths and missing steps: input conversion, checks, step weights and batching.
+
+A time step is *missing* when all its features are NaN; the network leaves its
+state unchanged there (:mod:`skdeeprnn.core._cells`). Lists of sequences of
+unequal lengths become NaN-padded arrays here, so everything after this module
+sees one ``(n, T, d)`` array.
+"""
+
+import numpy as np
+
+
+def _is_sequence_list(X):
+    """Whether ``X`` is a list (or tuple) whose items are sequences rather than numbers."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    return all(np.ndim(item) >= 1 for item in X)
+
+
+def pad_sequences(X, dtype, n_timesteps=None, name="X"):
+    """NaN-padded ``(n, T, d)`` (or ``(n, T)``) array of a list of ``(T_i, d)`` / ``(T_i,)`` items.
+
+    Anything that is not such a list is returned unchanged. ``T`` is the
+    longest item's length, or ``n_timesteps`` when that is larger (the length
+    the model was fitted on).
+    """
+    if not _is_sequence_list(X):
+        return X
+    items = []
+    for i, item in enumerate(X):
+        try:
+            a = np.asarray(item, dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}[{i}] cannot be read as numbers: {exc}") from exc
+        if a.ndim not in (1, 2):
+            raise ValueError(
+                f"{name}[{i}] has shape {a.shape}; each sequence must be (n_timesteps,) or "
+                "(n_timesteps, n_features)."
+            )
+        items.append(a)
+    univariate = items[0].ndim == 1
+    widths = [1 if a.ndim == 1 else a.shape[1] for a in items]
+    for i, (a, width) in enumerate(zip(items, widths, strict=True)):
+        if (a.ndim == 1) != univariate or width != widths[0]:
+            raise ValueError(
+                f"{name}[{i}] has {width} feature(s) per step (shape {a.shape}) but {name}[0] "
+                f"has {widths[0]} (shape {items[0].shape}): every sequence needs the same "
+                "features."
+            )
+    T = max(len(a) for a in items)
+    if n_timesteps is not None:
+        T = max(T, n_timesteps)
+    out = np.full((len(items), T) + (() if univariate else (widths[0],)), np.nan, dtype=dtype)
+    for i, a in enumerate(items):
+        out[i, : len(a)] = a
+    return out
+
+
+def observed_steps(X):
+    """Check the missing steps of validated ``X`` (n, T, d); return the observed mask or None.
+
+    Returns ``(n, T)`` bool (True where a step has its features) when some step
+    is missing, else None. Raises a ``ValueError`` naming the sample and the
+    step for infinity, for a step with some but not all features NaN, and for
+    a sequence without any observed step.
+    """
+    finite = np.isfinite(X)
+    if finite.all():
+        return None
+    inf = np.isinf(X)
+    if inf.any():
+        i, t, j = np.argwhere(inf)[0]
+        raise ValueError(
+            f"X contains infinity: sample {i}, step {t}, feature {j} (and "
+            f"{int(inf.sum()) - 1} more value(s)). Only NaN, for a whole missing step, is "
+            "accepted."
+        )
+    nan = ~finite
+    missing = nan.all(axis=2)
+    partial = nan.any(axis=2) & ~missing
+    if partial.any():
+        i, t = np.argwhere(partial)[0]
+        features = np.flatnonzero(nan[i, t]).tolist()
+        raise ValueError(
+            f"X has a step with some but not all features NaN: sample {i}, step {t} (NaN "
+            f"in feature(s) {features} of {X.shape[2]}). A step is missing only when all its "
+            "features are NaN; impute the others, or mark the whole step missing."
+        )
+    empty = missing.all(axis=1)
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(
+            f"X has a sequence without any observed step: sample {i} is NaN at all its "
+            f"{X.shape[1]} steps ({int(empty.sum())} such sequence(s))."
+        )
+    return ~missing
+
+
+def observed_of(X):
+    """Return the observed mask of checked ``X`` (n, T, d) or of its time-major view, or None."""
+    missing = np.isnan(X[..., 0])
+    return ~missing if missing.any() else None
+
+
+def spans(observed):
+    """Count the steps from each sequence's first to its last observed step, inclusive."""
+    T = observed.shape[1]
+    first = observed.argmax(axis=1)
+    last = T - 1 - observed[:, ::-1].argmax(axis=1)
+    return last - first + 1
+
+
+def step_range(observed):
+    """``slice`` of the steps between the first and the last step observed by any sequence.
+
+    ``observed`` is time-major (T, n).
+    """
+    any_observed = np.flatnonzero(observed.any(axis=1))
+    return slice(int(any_observed[0]), int(any_observed[-1]) + 1)
+
+
+def split_step_weights(weights, observed):
+    """Per-sequence weights and relative per-step weights of many-to-many training.
+
+    ``weights`` is (n,) or (n, T), ``observed`` (n, T) or None. The objective
+    weighs sequence ``i`` by ``w_i``, the mean of its step weights over its
+    observed steps, and each of its steps by ``s_it = W_it / w_i`` (0 at
+    missing steps). So weights that are constant along a sequence are the
+    same as one weight per sequence. Returns ``(w, s)``; ``s`` is None when
+    every step of every sequence has relative weight 1 (the plain loss).
+    """
+    if weights.ndim == 1 and observed is None:
+        return weights, None
+    W = np.broadcast_to(weights[:, None], observed.shape) if weights.ndim == 1 else weights
+    if observed is not None:
+        W = W * observed
+        counts = observed.sum(axis=1)
+    else:
+        counts = np.full(W.shape[0], W.shape[1])
+    w = W.sum(axis=1) / counts
+    if weights.ndim == 1:
+        w = weights.astype(np.float64, copy=True)  # exactly the given weights
+    s = np.divide(W, w[:, None], out=np.zeros(W.shape), where=w[:, None] > 0)
+    return w, s
+
+
+def batches(n, batch_size, rng, shuffle, lengths=None, pool_batches=50):
+    """Minibatches (index arrays into ``range(n)``) of one epoch.
+
+    Without ``lengths``, or without shuffling, consecutive runs of a permuted
+    (or the given) order, as before unequal lengths existed. With ``lengths``
+    and shuffling, sequences of similar length are grouped so that a
+    minibatch trimmed to its longest member computes little padding: the
+    permuted order is cut into pools of ``pool_batches`` minibatches, each
+    pool is sorted by length (ties keep their random order), cut into
+    minibatches, and the minibatches are visited in random order. Every draw
+    comes from ``rng``, so the grouping is reproducible.
+    """
+    if not shuffle:
+        order = np.arange(n)
+    else:
+        order = rng.permutation(n)
+    if lengths is not None and shuffle:
+        pool = batch_size * pool_batches
+        for start in range(0, n, pool):
+            part = order[start : start + pool]
+            order[start : start + pool] = part[np.argsort(lengths[part], kind="stable")]
+        runs = [order[s : s + batch_size] for s in range(0, n, batch_size)]
+        return [runs[k] for k in rng.permutation(len(runs))]
+    return [order[s : s + batch_size] for s in range(0, n, batch_size)]
+
+
+def pad_targets(y, n_timesteps):
+    """Many-to-many targets as an array: a list of per-sequence targets padded to ``n_timesteps``.
+
+    Numeric targets are padded with NaN, labels of other types with None; the
+    padded steps must be missing steps of ``X`` (their targets are not read).
+    """
+    if not _is_sequence_list(y):
+        return np.asarray(y)
+    items = [np.asarray(item) for item in y]
+    if all(len(a) == n_timesteps for a in items):
+        return np.asarray(y)
+    for i, a in enumerate(items):
+        if len(a) > n_timesteps or a.shape[1:] != items[0].shape[1:]:
+            raise ValueError(
+                f"y[{i}] has shape {a.shape}; with return_sequences=True each sequence's "
+                f"targets have at most {n_timesteps} steps (the length of X) and the shape "
+                f"{('n_timesteps',) + items[0].shape[1:]}."
+            )
+    numeric = all(a.dtype.kind in "biuf" for a in items)
+    out = np.full((len(items), n_timesteps) + items[0].shape[1:],
+                  np.nan if numeric else None, dtype=np.float64 if numeric else object)
+    for i, a in enumerate(items):
+        out[i, : len(a)] = a
+    return out
