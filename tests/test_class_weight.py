@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 from skdeeprnn import DeepRNNClassifier
-from skdeeprnn._estimators import _classifier
 
 SMALL = dict(hidden_size=4, max_iter=3, random_state=0)
 RNG = np.random.RandomState(0)
@@ -179,26 +178,45 @@ def test_step_weights_are_per_label_and_balanced_counts_all_steps():
     np.testing.assert_array_equal(weights, np.where(Y_STEPS == 1, 4.0, 1.0))
 
 
-def test_step_weights_broadcast_sequence_weights():
+def test_step_weights_multiply_sequence_and_step_weights():
     clf = DeepRNNClassifier(class_weight={1: 4.0}, **STEP_PARAMS)
     sw = np.arange(1.0, len(X) + 1)
-    if not _classifier._CORE_TAKES_STEP_WEIGHTS:
-        with pytest.raises(NotImplementedError, match="one weight per time step"):
-            clf.fit(X, Y_STEPS, sample_weight=sw)
-        assert not hasattr(clf, "n_features_in_")
-        return
     _, _, weights = clf._validate_fit_data(X, Y_STEPS, sw, reset=True)
     np.testing.assert_array_equal(weights, sw[:, None] * np.where(Y_STEPS == 1, 4.0, 1.0))
+    steps = RNG.uniform(0.5, 2.0, size=Y_STEPS.shape)
+    _, _, weights = clf._validate_fit_data(X, Y_STEPS, steps, reset=True)
+    np.testing.assert_array_equal(weights, steps * np.where(Y_STEPS == 1, 4.0, 1.0))
 
 
-def test_step_weighted_fit_equals_per_step_sample_weight():
-    clf = DeepRNNClassifier(class_weight="balanced", **STEP_PARAMS)
-    if not _classifier._CORE_TAKES_STEP_WEIGHTS:
-        pytest.skip("the core does not take per-step weights yet")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_step_weighted_fit_equals_per_step_sample_weight(solver):
     step_sw = compute_sample_weight("balanced", Y_STEPS.ravel()).reshape(Y_STEPS.shape)
-    a = clf.fit(X, Y_STEPS)
-    b = DeepRNNClassifier(**STEP_PARAMS).fit(X, Y_STEPS, sample_weight=step_sw)
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    a = DeepRNNClassifier(class_weight="balanced", solver=solver, **STEP_PARAMS).fit(X, Y_STEPS)
+    b = DeepRNNClassifier(solver=solver, **STEP_PARAMS).fit(X, Y_STEPS, sample_weight=step_sw)
+    assert_same_model(a, b)
+    assert_different_model(a, DeepRNNClassifier(solver=solver, **STEP_PARAMS).fit(X, Y_STEPS))
+    by_class = DeepRNNClassifier(class_weight={1: 3.0}, solver=solver, **STEP_PARAMS)
+    by_step = DeepRNNClassifier(solver=solver, **STEP_PARAMS)
+    assert_same_model(
+        by_class.fit(X, Y_STEPS),
+        by_step.fit(X, Y_STEPS, sample_weight=np.where(Y_STEPS == 1, 3.0, 1.0)),
+    )
+
+
+def test_balanced_counts_the_observed_steps_only():
+    Xm = X.copy()
+    ym = Y_STEPS.copy()
+    Xm[:8, :2] = np.nan  # the first two steps of 8 sequences are missing
+    ym[:8, :2] = 1  # labels there are ignored: they must not count as class 1
+    observed = ~np.isnan(Xm[:, :, 0])
+    expected = np.ones(ym.shape)
+    expected[observed] = compute_sample_weight("balanced", ym[observed])
+    clf = DeepRNNClassifier(class_weight="balanced", **STEP_PARAMS)
+    _, _, weights = clf._validate_fit_data(Xm, ym, None, reset=True)
+    np.testing.assert_array_equal(weights[observed], expected[observed])
+    a = clf.fit(Xm, ym)
+    b = DeepRNNClassifier(**STEP_PARAMS).fit(Xm, ym, sample_weight=expected)
+    assert_same_model(a, b)
 
 
 def test_accuracy_takes_per_step_weights():

@@ -18,11 +18,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._regressor import _stochastic
-
-# Whether the training core takes one weight per (sequence, step), shape (n, T). Until it does,
-# class_weight with return_sequences=True, whose weights depend on each step's label, is refused
-# (the core's weighted loss would fail on them, or for n == T silently mis-weight).
-_CORE_TAKES_STEP_WEIGHTS = False
+from ._sequences import observed_of
 
 
 def _check_targets(y):
@@ -216,29 +212,25 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         class weight of every step's label, ``(n_samples, n_timesteps)``, times
         ``sample_weight`` (per sequence, or per step when 2D).
         """
-        if self.class_weight is not None and self.return_sequences and (
-            not _CORE_TAKES_STEP_WEIGHTS
-        ):
-            # raised before the base validation sets any attribute: a fitted model stays as is
-            raise NotImplementedError(
-                "class_weight with return_sequences=True needs one weight per time step, "
-                "which the training core does not take yet; use class_weight=None."
-            )
         X, y, sample_weight = super()._validate_fit_data(X, y, sample_weight, reset)
         if self.class_weight is None:
             return X, y, sample_weight
-        weights = self._class_weight_per_sample(y, reset)
+        observed = observed_of(X) if self.return_sequences else None
+        weights = self._class_weight_per_sample(y, reset, observed)
         if weights is None:
             return X, y, sample_weight
         if weights.ndim == 2 and sample_weight.ndim == 1:
             sample_weight = sample_weight[:, np.newaxis]
         return X, y, sample_weight * weights
 
-    def _class_weight_per_sample(self, y, reset):
+    def _class_weight_per_sample(self, y, reset, observed=None):
         """``class_weight`` expanded to the samples (steps) of ``y``; None for bad targets.
 
         Targets that are not classification labels return None and are left to
-        ``_encode_targets``, which says what is wrong with them.
+        ``_encode_targets``, which says what is wrong with them. ``observed``
+        (n, T), given when some steps are missing: ``'balanced'`` counts the
+        labels of the observed steps only (the others get weight 1, and the
+        base class gives the missing steps no weight).
         """
         y = np.asarray(y)
         shape = None
@@ -253,7 +245,10 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         y_type = type_of_target(y)
         if y_type not in ("binary", "multiclass", "multilabel-indicator"):
             return None
-        if self.class_weight == "balanced":
+        if self.class_weight == "balanced" and observed is not None:
+            weights = np.ones(len(y))
+            weights[observed.ravel()] = compute_sample_weight("balanced", y[observed.ravel()])
+        elif self.class_weight == "balanced":
             # multilabel: the product over the labels of each label's balanced 0/1 weight
             weights = compute_sample_weight("balanced", y)
         elif y_type == "multilabel-indicator":
@@ -444,10 +439,9 @@ DeepRNNClassifier.__doc__ = (
         weighs class ``c`` by ``n_samples / (n_classes * count(c))`` and gives
         the same model as fitting with ``sample_weight=compute_sample_weight(
         'balanced', y)`` (:func:`sklearn.utils.class_weight.compute_sample_weight`).
-        With ``return_sequences=True`` every step is to be weighted by its
-        own label's weight, ``'balanced'`` counting the labels of all steps;
-        this raises NotImplementedError until the training core takes one
-        weight per step.
+        With ``return_sequences=True`` every step is weighted by its own
+        label's weight (times ``sample_weight``, per sequence or per step),
+        ``'balanced'`` counting the labels of all observed steps.
         Multilabel ``y`` takes ``'balanced'`` only: each sample's weight is the
         product of the balanced weights of its 0/1 value in every label, as
         ``compute_sample_weight`` computes for multi-output ``y``.
