@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import os
 import re
 import string
 from importlib import resources
@@ -41,7 +42,12 @@ def pm25_frame():
 
 
 def test_public_api():
-    assert sorted(datasets.__all__) == ["load_pm25", "load_time_machine", "pm25_textbook_features"]
+    assert sorted(datasets.__all__) == [
+        "load_gesture_pickup",
+        "load_pm25",
+        "load_time_machine",
+        "pm25_textbook_features",
+    ]
     for name in datasets.__all__:
         assert callable(getattr(datasets, name))
 
@@ -383,3 +389,163 @@ def test_time_machine_letters_only_keeps_case():
 def test_time_machine_keyword_only():
     with pytest.raises(TypeError):
         load_time_machine(False)
+
+
+# --------------------------------------------------------------------------- gesture pickup
+
+SHA256_PICKUP = {
+    # split: (gz, decompressed .ts = aeon 1.6.0's bundled file)
+    "TRAIN": (
+        "a52f3d494d2b6a5fc73f3c2941ce07b335f25159bd374a502a59ddec9e9a59b2",
+        "4d303d9990df621c066fc454d62626e3721aed008462103500b86b1ac1ca92c8",
+    ),
+    "TEST": (
+        "28d80b76481b218e4529a5fe6d3158c4a547847cdd664b1ac8a5c2c8386cc5f5",
+        "a9109bce918e48ee0e924e9cf2fdfdc4de364a3d88ec5e8aa44399ff08b11361",
+    ),
+}
+# lengths of the sequences in file order, as aeon 1.6.0 reads them
+PICKUP_TRAIN_LENGTHS_HEAD = [324, 361, 277, 326, 329, 158, 158, 160, 131, 180]
+PICKUP_TEST_LENGTHS_HEAD = [267, 241, 279, 324, 314, 173, 156, 159, 176, 189]
+
+
+@pytest.mark.parametrize("split", ["TRAIN", "TEST"])
+def test_bundled_pickup_files(split):
+    gz = _data_file(f"PickupGestureWiimoteZ_{split}.ts.gz").read_bytes()
+    assert _sha256(gz) == SHA256_PICKUP[split][0]
+    text = gzip.decompress(gz)
+    assert _sha256(text) == SHA256_PICKUP[split][1]
+    assert gz[4:8] == b"\x00\x00\x00\x00"  # gzip -n: reproducible
+    assert b"@equalLength false" in text and b"@problemName PickupGestureWiimoteZ" in text
+
+
+def test_bundled_readme_documents_pickup():
+    text = _data_file("README.md").read_text(encoding="utf-8")
+    for needle in [
+        "PickupGestureWiimoteZ_TRAIN.ts.gz",
+        "PickupGestureWiimoteZ_TEST.ts.gz",
+        "UCR",
+        "Guna",
+        "https://doi.org/10.1109/JAS.2019.1911747",
+        "no licence text",
+        *(value for pair in SHA256_PICKUP.values() for value in pair),
+    ]:
+        assert needle in text
+
+
+@pytest.mark.parametrize(
+    "split, n, min_len, max_len, head",
+    [
+        ("train", 50, 29, 361, PICKUP_TRAIN_LENGTHS_HEAD),
+        ("test", 50, 37, 324, PICKUP_TEST_LENGTHS_HEAD),
+        ("all", 100, 29, 361, PICKUP_TRAIN_LENGTHS_HEAD),
+    ],
+)
+def test_load_gesture_pickup_shapes(split, n, min_len, max_len, head):
+    bunch = datasets.load_gesture_pickup(split)
+    assert isinstance(bunch, Bunch)
+    assert set(bunch) == {"data", "target", "target_names", "DESCR"}
+    X, y = bunch.data, bunch.target
+    assert isinstance(X, list) and len(X) == n
+    for x in X:
+        assert isinstance(x, np.ndarray)
+        assert x.ndim == 1 and x.dtype == np.float64
+        assert np.isfinite(x).all()  # no NaN inside a sequence
+    lengths = [len(x) for x in X]
+    assert (min(lengths), max(lengths)) == (min_len, max_len)
+    assert lengths[:10] == head
+    assert isinstance(y, np.ndarray) and y.shape == (n,) and y.dtype == np.int64
+    np.testing.assert_array_equal(np.unique(y), np.arange(1, 11))
+    assert (np.bincount(y)[1:] == n // 10).all()
+    np.testing.assert_array_equal(bunch.target_names, np.arange(1, 11))
+    # the file's order: grouped by class
+    np.testing.assert_array_equal(y[: n // 2 if split == "all" else n],
+                                  np.repeat(np.arange(1, 11), 5))
+
+
+def test_load_gesture_pickup_values():
+    X = datasets.load_gesture_pickup("train").data
+    assert X[0][:4].tolist() == [1.0, 1.0, 1.0, 1.0]
+    values = np.concatenate(X + datasets.load_gesture_pickup("test").data)
+    assert len(values) == 14_571
+    assert (values.min(), values.max()) == (-0.423, 2.615)
+
+
+def test_load_gesture_pickup_all_is_train_then_test():
+    train = datasets.load_gesture_pickup("train")
+    test = datasets.load_gesture_pickup("test")
+    every = datasets.load_gesture_pickup("all")
+    assert len(every.data) == 100
+    for got, want in zip(every.data, train.data + test.data, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(every.target, np.concatenate([train.target, test.target]))
+
+
+@pytest.mark.parametrize("split", ["train", "test", "all"])
+def test_load_gesture_pickup_return_X_y(split):
+    bunch = datasets.load_gesture_pickup(split)
+    X, y = datasets.load_gesture_pickup(split, return_X_y=True)
+    assert isinstance(X, list) and len(X) == len(bunch.data)
+    for a, b in zip(X, bunch.data, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(y, bunch.target)
+
+
+def test_load_gesture_pickup_results_are_independent():
+    first = datasets.load_gesture_pickup()
+    first.data[0][0] = -99.0
+    first.target[0] = -1
+    second = datasets.load_gesture_pickup()
+    assert second.data[0][0] == 1.0
+    assert second.target[0] == 1
+
+
+def test_load_gesture_pickup_descr():
+    descr = datasets.load_gesture_pickup().DESCR
+    for needle in ["PickupGestureWiimoteZ", "29 to 361", "UCR", "Guna", "10.1109/JAS.2019.1911747",
+                   "no licence text"]:
+        assert needle in descr
+
+
+@pytest.mark.parametrize("bad", ["TRAIN", "validation", "", None, 0, ["train"]])
+def test_load_gesture_pickup_bad_split(bad):
+    with pytest.raises(ValueError, match="split must be one of 'train', 'test', 'all'"):
+        datasets.load_gesture_pickup(bad)
+
+
+def test_load_gesture_pickup_keyword_only():
+    with pytest.raises(TypeError):
+        datasets.load_gesture_pickup("train", True)
+    with pytest.raises(TypeError, match="return_X_y must be True or False"):
+        datasets.load_gesture_pickup(return_X_y="yes")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_load_gesture_pickup_feeds_the_estimators():
+    from skdeeprnn import DeepRNNClassifier
+
+    X, y = datasets.load_gesture_pickup(return_X_y=True)
+    clf = DeepRNNClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X[::5], y[::5])
+    assert clf.predict(datasets.load_gesture_pickup("test").data[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_load_gesture_pickup_equals_aeon(split):
+    # aeon's bundled copy is the source of the files; read it with aeon's own .ts reader
+    # (from its installed data folder, so nothing is downloaded).
+    aeon_datasets = pytest.importorskip("aeon.datasets")
+    path = os.path.join(
+        os.path.dirname(aeon_datasets.__file__),
+        "data",
+        "PickupGestureWiimoteZ",
+        f"PickupGestureWiimoteZ_{split.upper()}.ts",
+    )
+    if not os.path.exists(path):
+        pytest.skip("this aeon version does not bundle PickupGestureWiimoteZ")
+    X_aeon, y_aeon = aeon_datasets.load_from_ts_file(path)
+    X, y = datasets.load_gesture_pickup(split, return_X_y=True)
+    assert len(X) == len(X_aeon) == 50
+    for ours, theirs in zip(X, X_aeon, strict=True):
+        assert theirs.shape == (1, len(ours))  # aeon: (n_channels, n_timepoints)
+        np.testing.assert_array_equal(ours, theirs[0])
+    np.testing.assert_array_equal(y.astype(str), y_aeon)
