@@ -35,9 +35,12 @@ Tasks (``--tasks`` names):
 
 Unequal lengths: aeon returns PickupGestureWiimoteZ (29 to 361 steps) and
 JapaneseVowels (7 to 29 steps) as lists of unequal arrays; they are padded
-with zeros at the front to the longest series of train and test together
-(361 and 29 steps), before scaling (the zeros count in the scaler's
-statistics), so the last step of every series is the window's last step.
+at the front to the longest series of train and test together (361 and 29
+steps), so the last step of every series is the window's last step. Ours
+gets NaN there, which it reads as missing steps (``--unequal missing``, the
+default), or zeros (``--unequal zeros``, what users had to do before 0.2:
+the zeros count in the scaler's statistics and the network reads them as
+data). The flat baselines always get zeros (they cannot take NaN).
 
 Baselines from the same run, on the flattened standardised windows:
 ``KNeighborsClassifier(n_neighbors=1)`` (1-NN Euclidean) and
@@ -143,6 +146,18 @@ def pad_front(series, length):
     return out
 
 
+# task -> (train lengths, test lengths) of the data sets of unequal lengths
+LENGTHS = {}
+
+
+def front_missing(X, lengths):
+    """Copy of front-padded ``X`` with NaN (missing steps) in place of the padding."""
+    X = X.copy()
+    T = X.shape[1]
+    X[np.arange(T)[None, :] < (T - np.asarray(lengths))[:, None]] = np.nan
+    return X
+
+
 def load_ucr(name):
     """Official train/test split of a bundled UCR/UEA data set as ``(n, T, d)`` arrays."""
     from aeon.datasets import load_classification
@@ -154,7 +169,8 @@ def load_ucr(name):
     length = max(lengths)
     note = ""
     if min(lengths) < length:
-        note = f"unequal lengths {min(lengths)}..{length}, zero-padded in front to {length}"
+        note = f"unequal lengths {min(lengths)}..{length}, padded in front to {length}"
+        LENGTHS[name] = (lengths[: len(X_train)], lengths[len(X_train) :])
     return pad_front(X_train, length), y_train, pad_front(X_test, length), y_test, note
 
 
@@ -352,6 +368,11 @@ def last_value(X):
 def run_task(task, data, args, overrides, json_file):
     """Fit every model for every seed; return the per-seed records."""
     X_train, y_train, X_test, y_test, _ = data
+    X_ours_train, X_ours_test = X_train, X_test
+    if task in UCR_NAMES and UCR_NAMES[task] in LENGTHS and args.unequal == "missing":
+        train_lengths, test_lengths = LENGTHS[UCR_NAMES[task]]
+        X_ours_train = front_missing(X_train, train_lengths[: len(X_train)])
+        X_ours_test = front_missing(X_test, test_lengths[: len(X_test)])
     records = []
     if task == "pm25":
         metric, scores = score(task, last_value, X_test, y_test)
@@ -362,8 +383,9 @@ def run_task(task, data, args, overrides, json_file):
         if not args.no_baselines:
             models += baselines(task, seed, args.quick)
         for name, model in models:
-            seconds, n_convergence = timed_fit(model, X_train, y_train)
-            metric, scores = score(task, model.predict, X_test, y_test)
+            Xa, Xb = (X_ours_train, X_ours_test) if name == "ours" else (X_train, X_test)
+            seconds, n_convergence = timed_fit(model, Xa, y_train)
+            metric, scores = score(task, model.predict, Xb, y_test)
             records.append({"model": name, "seed": seed, "metric": metric, "scores": scores,
                             "fit_s": seconds, "n_iter": n_iter(model),
                             "conv_warnings": n_convergence})
@@ -580,6 +602,9 @@ def main(argv=None):
                         "japanesevowels, covid; classification, regression, pm25, heldout, all "
                         "(default)")
     p.add_argument("--seeds", default="0,1,2", help="comma list of model seeds (default 0,1,2)")
+    p.add_argument("--unequal", default="missing", choices=["missing", "zeros"],
+                   help="how ours gets the padding of unequal lengths: NaN missing steps "
+                        "(default) or zeros")
     p.add_argument("--no-baselines", action="store_true",
                    help="skip the baselines (fast tuning runs; baseline targets become n/a)")
     p.add_argument("--quick", action="store_true",
@@ -613,6 +638,9 @@ def main(argv=None):
           + ("" if overrides else ": pure defaults"))
     print("- inputs: SequenceStandardScaler() in front of every model, fitted on the training "
           "split (none on PM2.5: already min-max scaled)")
+    print(f"- unequal lengths: ours gets the front padding as "
+          f"{'NaN missing steps' if args.unequal == 'missing' else 'zeros'}, "
+          "the flat baselines as zeros")
     print(f"- seeds: {', '.join(map(str, args.seeds))}; baselines: "
           f"{'skipped' if args.no_baselines else 'run'}"
           + ("; QUICK smoke test: subsampled data, few epochs" if args.quick else ""))

@@ -461,6 +461,8 @@ class BaseDeepRNN(BaseEstimator):
         """``y`` as an array for ``score``; None is an error that says so."""
         if y is None:
             raise ValueError(f"{type(self).__name__}.score needs the true targets, but y is None.")
+        if self.return_sequences:
+            return y  # possibly a list of unequal lengths: padded by pad_targets
         return np.asarray(y)
 
     # ------------------------------------------------------------- the model

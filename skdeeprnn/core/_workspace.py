@@ -6,7 +6,10 @@ than their arithmetic: glibc hands blocks of this size back to the kernel
 when they are freed, so each new one is page-faulted in and zeroed again
 (measured: 4,709 page faults and about a fifth of the time of one training
 step of a 2 x 64 LSTM on 64 sequences of 24 steps). A :class:`Workspace` keeps
-one array per name and gives it back while the shape and dtype stay the same.
+one array per name and gives it back while the shape and dtype stay the same,
+and its leading part, reshaped, for a smaller request of the same dtype: the
+minibatches of sequences of unequal lengths are trimmed to different numbers
+of steps, and each would otherwise allocate every array anew.
 
 Arrays from a workspace are overwritten by the next call that asks for the
 same name, so a workspace serves one sequence of calls at a time (one
@@ -39,21 +42,24 @@ def staggered_empty(shape, dtype, k):
 
 
 class Workspace:
-    """Named arrays reused across calls while their shape and dtype stay the same."""
+    """Named arrays reused across calls while they are large enough and of the same dtype."""
 
     def __init__(self):
         self._arrays = {}
 
     def empty(self, name, shape, dtype):
-        """Uninitialised array for ``name``: the previous one if it fits, else a new one."""
+        """Uninitialised array for ``name``: (the start of) the previous one if it fits, else new."""
         shape = tuple(shape)
         dtype = np.dtype(dtype)
         array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
+        size = int(np.prod(shape, dtype=np.int64))
+        if array is None or array.dtype != dtype or array.size < size:
             # successive arrays 23 lines apart: distinct offsets for the first 64
             array = staggered_empty(shape, dtype, 23 * len(self._arrays))
             self._arrays[name] = array
-        return array
+        if array.shape == shape:
+            return array
+        return array.reshape(-1)[:size].reshape(shape)
 
     def zeros(self, name, shape, dtype):
         """Like :meth:`empty`, filled with zeros."""
