@@ -840,12 +840,19 @@ class BaseDeepRNN(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences; a 2D array is a set of univariate sequences.
+            Input sequences; a 2D array is a set of univariate sequences. A
+            step whose features are all NaN is missing (it leaves the state
+            unchanged), and a list of ``(T_i, n_features)`` or ``(T_i,)``
+            arrays is a set of sequences of unequal lengths
+            (:ref:`variable_lengths`).
         y : array-like
             Targets: see the class docstring for the accepted shapes.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_timesteps), default=None
             Weight of each sequence in the loss; integer weights are equivalent
-            to repeating sequences.
+            to repeating sequences. With ``return_sequences=True``, one weight
+            per step is accepted too: a sequence then weighs the mean of its
+            observed steps' weights, and each step its weight relative to that
+            mean.
 
         Returns
         -------

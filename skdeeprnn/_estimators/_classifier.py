@@ -18,7 +18,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._regressor import _stochastic
-from ._sequences import observed_of
+from ._sequences import observed_of, pad_targets
+
+
+def _missing_steps(proba_raw):
+    """(n, T) mask of the missing steps of many-to-many probabilities (NaN there), or None."""
+    return np.isnan(proba_raw[..., 0]) if proba_raw.ndim == 3 else None
 
 
 def _check_targets(y):
@@ -279,18 +284,25 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         return 0.5 * (1.0 + np.tanh(0.5 * scores))  # sigmoid without overflow warnings
 
     def _labels(self, proba_raw):
+        """Labels of the probabilities; NaN at missing steps (many-to-many, NaN probabilities)."""
         shape = proba_raw.shape[:-1]
         flat = proba_raw.reshape(-1, proba_raw.shape[-1])
-        labels = self._label_binarizer.inverse_transform(flat)
+        missing = np.isnan(flat[:, 0])
+        labels = self._label_binarizer.inverse_transform(np.nan_to_num(flat))
+        if missing.any():
+            # NaN needs a float array for numeric labels, an object array for others
+            labels = labels.astype(np.float64 if labels.dtype.kind in "biuf" else object)
+            labels[missing] = np.nan
         return labels.reshape(shape + labels.shape[1:])
 
     def _validation_score(self, X, y, sample_weight):
-        y_pred = self._labels(self._proba_raw(self._scores(X)))
-        return self._accuracy(y, y_pred, sample_weight)
+        proba = self._proba_raw(self._scores(X))
+        return self._accuracy(y, self._labels(proba), sample_weight, _missing_steps(proba))
 
-    def _accuracy(self, y, y_pred, sample_weight):
-        y = np.asarray(y)
+    def _accuracy(self, y, y_pred, sample_weight, missing=None):
+        """Accuracy; with ``return_sequences``, over the steps that are not ``missing`` (n, T)."""
         if self.return_sequences:
+            y = pad_targets(y, y_pred.shape[1])
             T = y.shape[1]
             y, y_pred = y.ravel(), y_pred.ravel()
             if sample_weight is not None:
@@ -300,6 +312,13 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
                     sample_weight = sample_weight.ravel()
                 else:
                     sample_weight = np.repeat(sample_weight, T)
+            if missing is not None and missing.any():
+                keep = ~missing.ravel()
+                y, y_pred = y[keep], y_pred[keep]
+                if sample_weight is not None:
+                    sample_weight = sample_weight[keep]
+        else:
+            y = np.asarray(y)
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     def predict(self, X):
@@ -308,14 +327,17 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
 
         Returns
         -------
         y : ndarray
             Labels of shape ``(n_samples,)`` (``(n_samples, n_labels)`` for
             multilabel; ``(n_samples, n_timesteps)`` with
-            ``return_sequences=True``).
+            ``return_sequences=True``, NaN at missing steps: the array is then
+            of float dtype for numeric labels, of object dtype for others).
         """
         return self._labels(self._proba_raw(self._predict_scores(X)))
 
@@ -325,7 +347,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
 
         Returns
         -------
@@ -333,7 +357,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             Probability of each class in ``classes_`` (rows sum to one for
             binary and multiclass; independent per label for multilabel). With
             ``return_sequences=True`` the shape is ``(n_samples, n_timesteps,
-            n_classes)``.
+            n_classes)``, NaN at missing steps.
         """
         check_is_fitted(self, "network_")
         proba = self._proba_raw(self._predict_scores(X))
@@ -347,7 +371,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
 
         Returns
         -------
@@ -366,7 +392,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
         y : array-like
             True labels, shaped as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -377,7 +405,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         score : float
             Accuracy (subset accuracy for multilabel).
         """
-        return self._accuracy(self._score_target(y), self.predict(X), sample_weight)
+        proba = self._proba_raw(self._predict_scores(X))
+        return self._accuracy(self._score_target(y), self._labels(proba), sample_weight,
+                              _missing_steps(proba))
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -389,7 +419,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
         y : array-like
             Labels, shaped as in ``fit``.
         classes : array-like of shape (n_classes,), default=None

@@ -202,14 +202,17 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
 
         Returns
         -------
         y : ndarray
             Shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` as ``y`` in
             ``fit``; with ``return_sequences=True``, ``(n_samples,
-            n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``.
+            n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``, NaN at
+            missing steps.
         """
         return self._decode(self._predict_scores(X))
 
@@ -222,7 +225,9 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
         y : array-like
             True targets, shaped as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -253,7 +258,9 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
-            Input sequences.
+            Input sequences. A step whose features are all NaN is missing; a
+            list of sequences of unequal lengths is padded with such steps
+            (:ref:`variable_lengths`).
         y : array-like
             Targets, shaped as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None

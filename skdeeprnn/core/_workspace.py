@@ -48,7 +48,7 @@ class Workspace:
         self._arrays = {}
 
     def empty(self, name, shape, dtype):
-        """Uninitialised array for ``name``: (the start of) the previous one if it fits, else new."""
+        """Uninitialised array for ``name``: (the start of) the previous one if it fits, or new."""
         shape = tuple(shape)
         dtype = np.dtype(dtype)
         array = self._arrays.get(name)
