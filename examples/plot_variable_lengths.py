@@ -95,8 +95,7 @@ print(f"padded to {T} steps; share of padding in the training array: "
 # %%
 # A few recordings
 # ----------------
-# One recording of four persons: the controller rests, is lifted, and rests
-# again, each person at their own pace.
+# One training recording of each of four persons, with its length.
 try:
     import matplotlib.pyplot as plt
 except ImportError:  # matplotlib is an optional extra: skip the figures
