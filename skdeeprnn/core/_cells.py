@@ -111,10 +111,6 @@ def step_masks(observed, dtype):
     return masks
 
 
-def _mask(missing, t):
-    return None if missing is None else missing[t]
-
-
 def _sigmoid_scale(n_gates, h, sigmoid_gates, dtype):
     """Per-row factor of the pre-activations: 0.5 for sigmoid gates, 1 for tanh gates."""
     scale = np.ones((n_gates, h), dtype=dtype)
@@ -183,7 +179,7 @@ class RNNCell:
                 np.maximum(a, 0.0, out=H[out(t)])
             else:
                 np.tanh(a, out=H[out(t)])
-            m = _mask(missing, t)
+            m = None if missing is None else missing[t]
             if m is not None:
                 np.copyto(H[out(t)], H[prev(t)], where=m[0])
         return H, None
@@ -218,7 +214,7 @@ class RNNCell:
             if dH is not None:
                 dh += dH[t]
             dp = dPre[t]
-            m = _mask(missing, t)
+            m = None if missing is None else missing[t]
             if m is not None:  # missing: no gradient to the step, dh passes through it
                 np.copyto(saved, dh)
                 dp *= m[1]
@@ -277,7 +273,7 @@ class LSTMCell:
             c += ig
             np.tanh(c, out=TC[t])
             np.multiply(a[3 * h :], TC[t], out=H[out(t)])
-            m = _mask(missing, t)
+            m = None if missing is None else missing[t]
             if m is not None:
                 np.copyto(c, C[prev(t)], where=m[0])
                 np.copyto(H[out(t)], H[prev(t)], where=m[0])
@@ -322,7 +318,7 @@ class LSTMCell:
             for t in steps:
                 if dH is not None:
                     dh += dH[t]
-                m = _mask(missing, t)
+                m = None if missing is None else missing[t]
                 if m is not None:  # missing: no gradient to the gates, dh and dc pass through
                     np.copyto(saved[0], dh)
                     np.copyto(saved[1], dc)
@@ -404,7 +400,7 @@ class GRUCell:
             np.subtract(hprev, nn, out=ht)
             ht *= z
             ht += nn
-            m = _mask(missing, t)
+            m = None if missing is None else missing[t]
             if m is not None:
                 np.copyto(ht, hprev, where=m[0])
         return H, (xp, HN)
@@ -450,7 +446,7 @@ class GRUCell:
             for t in steps:
                 if dH is not None:
                     dh += dH[t]
-                m = _mask(missing, t)
+                m = None if missing is None else missing[t]
                 if m is not None:  # missing: no gradient to the gates, dh passes through
                     np.copyto(saved, dh)
                     dXP[t] *= m[1]

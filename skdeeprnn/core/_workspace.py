@@ -18,6 +18,7 @@ same name, so a workspace serves one sequence of calls at a time (one
 """
 
 import itertools
+import math
 
 import numpy as np
 
@@ -52,7 +53,9 @@ class Workspace:
         shape = tuple(shape)
         dtype = np.dtype(dtype)
         array = self._arrays.get(name)
-        size = int(np.prod(shape, dtype=np.int64))
+        if array is not None and array.shape == shape and array.dtype == dtype:
+            return array  # the common case, first: a training step asks for dozens of arrays
+        size = math.prod(shape)
         if array is None or array.dtype != dtype or array.size < size:
             # successive arrays 23 lines apart: distinct offsets for the first 64
             array = staggered_empty(shape, dtype, 23 * len(self._arrays))
