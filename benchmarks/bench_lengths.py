@@ -163,6 +163,10 @@ def main(argv=None):
         except ImportError:
             use_torch = False
     print("\n".join(machine_lines(args.threads, with_torch=False)))
+    if use_torch:
+        from importlib import metadata
+
+        print(f"- torch {metadata.version('torch')}: the torch side, in its own subprocess")
     print(f"- {args.dtype}, {args.threads} thread(s) per side\n")
     print("| config | layout | ours s/epoch | ours ratio to full | torch s/epoch "
           "| torch ratio to full |")

@@ -393,3 +393,22 @@ def test_grid_search_over_a_scaled_pipeline():
     assert best[0].with_std is search.best_params_["scale__with_std"]
     assert best[1].hidden_size == search.best_params_["rnn__hidden_size"]
     assert search.best_score_ > 0.8
+
+
+def test_lists_of_unequal_lengths_are_nan_padded_as_the_estimators_do():
+    rng = np.random.RandomState(3)
+    sequences = [rng.normal(10.0, 5.0, size=(L, 2)) for L in (3, 7, 5, 1)]
+    padded = np.full((4, 7, 2), np.nan)
+    for i, s in enumerate(sequences):
+        padded[i, : len(s)] = s
+    from_list = SequenceStandardScaler().fit(sequences)
+    from_array = SequenceStandardScaler().fit(padded)
+    np.testing.assert_array_equal(from_list.mean_, from_array.mean_)
+    np.testing.assert_array_equal(from_list.scale_, from_array.scale_)
+    np.testing.assert_array_equal(from_list.transform(sequences), from_array.transform(padded))
+    # univariate items; at transform time padded to the fitted length at least
+    univariate = [s[:, 0] for s in sequences]
+    scaler = SequenceStandardScaler().fit(univariate)
+    assert scaler.transform(univariate[:1]).shape == (1, 7)
+    with pytest.raises(ValueError, match="same features"):
+        SequenceStandardScaler().fit([np.ones((3, 2)), np.ones((4, 3))])

@@ -337,3 +337,8 @@ def test_targets_near_the_largest_float_are_refused():
     X = RNG.normal(size=(30, 4, 2))
     with pytest.raises(ValueError, match="magnitude up to .* overflow"):
         DeepRNNRegressor(**SMALL).fit(X, np.full(30, 1e307) * np.sign(X[:, 0, 0]))
+
+
+def test_a_list_mixing_numbers_and_sequences_is_an_error():
+    with pytest.raises(ValueError, match="item 1 of the list is a single number"):
+        DeepRNNRegressor(**SMALL).fit([np.ones(3), 5.0], [1.0, 2.0])

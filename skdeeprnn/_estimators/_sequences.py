@@ -13,7 +13,14 @@ def _is_sequence_list(X):
     """Whether ``X`` is a list (or tuple) whose items are sequences rather than numbers."""
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
-    return all(np.ndim(item) >= 1 for item in X)
+    ndims = [np.ndim(item) for item in X]
+    if 0 in ndims and any(ndims):
+        i, j = ndims.index(0), next(k for k, nd in enumerate(ndims) if nd)
+        raise ValueError(
+            f"item {i} of the list is a single number but item {j} is a sequence (shape "
+            f"{np.shape(X[j])}): a list of sequences needs one array per sequence."
+        )
+    return all(ndims)
 
 
 def pad_sequences(X, dtype, n_timesteps=None, name="X"):

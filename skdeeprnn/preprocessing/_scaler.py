@@ -10,6 +10,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._estimators._sequences import pad_sequences
+
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
@@ -176,7 +178,9 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
         """Validate X as a 2D or 3D float array; check it against the fitted shape."""
         # At transform time the n_features_in_ check of validate_data (X.shape[1], the
         # number of steps) is skipped for 3D input, where the length is free; it is done
-        # below for 2D input.
+        # below for 2D input. A list of sequences of unequal lengths is NaN-padded first,
+        # as the estimators do (to the fitted length at least, for univariate items).
+        X = pad_sequences(X, np.float64, None if reset else getattr(self, "n_features_in_", None))
         X = validate_data(
             self,
             X,
@@ -233,6 +237,8 @@ class SequenceStandardScaler(TransformerMixin, BaseEstimator, auto_wrap_output_k
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Sequences; 2D input is univariate sequences. NaN values are ignored.
+            A list of ``(T_i, n_features)`` or ``(T_i,)`` arrays is padded with
+            NaN at the end to the longest.
 
         y : None
             Ignored.
