@@ -162,7 +162,8 @@ def main(argv=None):
             import torch  # noqa: F401
         except ImportError:
             use_torch = False
-    print("\n".join(machine_lines(args.threads, with_torch=False)))
+    print("\n".join(line for line in machine_lines(args.threads, with_torch=False)
+                    if "not used here" not in line))
     if use_torch:
         from importlib import metadata
 
