@@ -13,7 +13,10 @@ What the file holds (format 1), one array per key:
 ``skdeeprnn_version``            str, the version that wrote the file
 ``estimator``                    str, ``'DeepRNNRegressor'`` or
                                  ``'DeepRNNClassifier'``
-``params``                       str, ``get_params()`` as JSON text
+``params``                       str, ``get_params()`` as JSON text (a
+                                 ``class_weight`` dict as
+                                 ``{"by_class_index": [[i, w], ...]}``, ``i``
+                                 the label's index in ``classes_``)
 ``n_features_in_``               int, time steps (scikit-learn's features)
 ``n_features_per_step_``         int
 ``feature_names_in_``            str (n_features_in_,), when fitted on names
@@ -91,6 +94,23 @@ def _json_param(name, value):
         f"parameter {name}={value!r} of type {type(value).__name__} cannot be saved to .npz; "
         "use a number, a string, a tuple of ints or None."
     )
+
+
+def _class_weight_json(est, class_weight):
+    """``class_weight`` as JSON: a dict becomes ``[class index, weight]`` pairs.
+
+    Labels need not be JSON keys (numbers, booleans), so each weight is saved
+    with its label's index in ``classes_``.
+    """
+    if not isinstance(class_weight, dict):
+        return _json_param("class_weight", class_weight)
+    index = {label: i for i, label in enumerate(est.classes_.tolist())}
+    unknown = [label for label in class_weight if label not in index]
+    if unknown:
+        raise TypeError(f"class_weight has labels {unknown!r} that are not in classes_; it "
+                        "cannot be saved to .npz.")
+    return {"by_class_index": sorted([index[label], float(weight)]
+                                     for label, weight in class_weight.items())}
 
 
 def _portable_labels(classes):
@@ -193,7 +213,9 @@ def save_npz(estimator, file):
         )
     check_is_fitted(estimator, "network_")
     est = estimator
-    params = {name: _json_param(name, value) for name, value in est.get_params(deep=False).items()}
+    params = {name: (_class_weight_json(est, value) if name == "class_weight" else
+                     _json_param(name, value))
+              for name, value in est.get_params(deep=False).items()}
     arrays = {
         "format": np.asarray(FORMAT, dtype=np.int64),
         "skdeeprnn_version": np.asarray(__version__),
@@ -328,9 +350,20 @@ def _params_from_json(reader, Estimator):
     for name, value in params.items():
         if isinstance(value, list):
             params[name] = tuple(value)
-        elif isinstance(value, dict):
+        elif isinstance(value, dict) and not (name == "class_weight"
+                                              and set(value) == {"by_class_index"}):
             raise reader.error(f"parameter {name!r} is a JSON object; expected a plain value.")
     return params
+
+
+def _class_weight_dict(reader, by_class_index, classes):
+    """Rebuild the ``class_weight`` dict from ``[class index, weight]`` pairs and ``classes``."""
+    labels = classes.tolist()
+    try:
+        return {labels[int(i)]: float(w) for i, w in by_class_index}
+    except (TypeError, ValueError, IndexError) as exc:
+        raise reader.error(f"'params' class_weight is not [class index, weight] pairs "
+                           f"({exc}).") from exc
 
 
 def _labels(reader):
@@ -494,7 +527,13 @@ def load_npz(file):
     version = reader.str("skdeeprnn_version")
     name = reader.str("estimator", _CLASSES)
     Estimator = _CLASSES[name]
-    est = Estimator().set_params(**_params_from_json(reader, Estimator))
+    params = _params_from_json(reader, Estimator)
+    class_weight = params.pop("class_weight", None)
+    if isinstance(class_weight, dict):  # set once the labels are read
+        params["class_weight"] = None
+    elif "class_weight" in Estimator().get_params():
+        params["class_weight"] = class_weight
+    est = Estimator().set_params(**params)
     try:
         est._validate_params()
         est._check_params()
@@ -546,6 +585,9 @@ def load_npz(file):
     else:
         est._label_binarizer = _label_binarizer(reader, _labels(reader), k)
         est.classes_ = est._label_binarizer.classes_
+        if isinstance(class_weight, dict):
+            est.class_weight = _class_weight_dict(reader, class_weight["by_class_index"],
+                                                  est.classes_)
 
     est._rng = _rng(reader) if reader.has("rng/keys") else check_random_state(est.random_state)
     est._optimizer = _optimizer(reader, est)

@@ -236,3 +236,22 @@ def test_save_npz_round_trip_keeps_balanced(tmp_path):
     loaded = load_npz(tmp_path / "clf.npz")
     assert loaded.class_weight == "balanced"
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("labels", ["int", "str", "bool"])
+def test_save_npz_round_trip_keeps_a_dict(tmp_path, labels):
+    from skdeeprnn import load_npz, save_npz
+
+    y = {"int": Y_INT, "str": np.where(Y_INT == Y_INT[0], "a", "b"),
+         "bool": Y_INT == Y_INT[0]}[labels]
+    first = y[0].item() if hasattr(y[0], "item") else y[0]
+    clf = DeepRNNClassifier(class_weight={first: 3.0}, **SMALL).fit(X, y)
+    save_npz(clf, tmp_path / "clf.npz")
+    loaded = load_npz(tmp_path / "clf.npz")
+    assert loaded.class_weight == {first: 3.0}
+    assert type(next(iter(loaded.class_weight))) is type(first)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # and it trains on as the original does
+    a = clf.partial_fit(X, y)
+    b = loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
