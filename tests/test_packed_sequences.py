@@ -332,3 +332,58 @@ def test_last_pooling_reads_the_ends_through_residual_and_layer_norm(bidirection
         Xi = X2[: lengths[i], i : i + 1]
         si, _ = net.forward(theta, Xi)
         np.testing.assert_allclose(s1[i], si[0], rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------ the PyTorch page's recipe, on an estimator
+@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
+@pytest.mark.parametrize("cell, bidirectional, num_layers", [("gru", True, 2),
+                                                             ("lstm", False, 1)])
+def test_exported_model_fed_packed_sequences_predicts_as_predict(pooling, cell, bidirectional,
+                                                                 num_layers):
+    """docs/user_guide/pytorch.rst, section pytorch_packed: the recipe gives predict_proba."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skdeeprnn import DeepRNNClassifier
+
+    torch = _torch()
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(L, 2)) for L in rng.randint(2, 9, size=30)]
+    y = np.arange(30) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = DeepRNNClassifier(hidden_size=4, num_layers=num_layers, cell=cell,
+                                  bidirectional=bidirectional, pooling=pooling, max_iter=3,
+                                  random_state=0).fit(X, y)
+    X_padded = np.full((30, 8, 2), np.nan)
+    for i, x in enumerate(X):
+        X_padded[i, : len(x)] = x
+
+    kw = model.torch_kwargs()
+    rnn = getattr(torch.nn, kw.pop("mode"))(**kw)
+    state = model.to_torch_state_dict()
+    n_outputs, n_inputs = state["head.weight"].shape
+    net = torch.nn.ModuleDict({"rnn": rnn, "head": torch.nn.Linear(n_inputs, n_outputs)})
+    net = net.double().eval()
+    net.load_state_dict({k: torch.from_numpy(a) for k, a in state.items()})
+    lengths = torch.from_numpy((~np.isnan(X_padded[:, :, 0])).sum(axis=1))
+    packed = pack_padded_sequence(torch.from_numpy(X_padded), lengths, batch_first=True,
+                                  enforce_sorted=False)
+    directions = 2 if kw["bidirectional"] else 1
+    with torch.no_grad():
+        out, h_n = net["rnn"](packed)
+        if isinstance(h_n, tuple):
+            h_n = h_n[0]
+        if pooling == "last":
+            top = torch.cat(list(h_n[-directions:]), dim=1)
+        elif pooling == "max":
+            top = pad_packed_sequence(out, batch_first=True, padding_value=-torch.inf)[0]
+            top = top.amax(dim=1)
+        else:
+            top = pad_packed_sequence(out, batch_first=True)[0].sum(dim=1) / lengths[:, None]
+        proba = torch.softmax(net["head"](top), dim=-1).numpy()
+    np.testing.assert_allclose(proba, model.predict_proba(X_padded), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-10, atol=1e-12)
