@@ -342,3 +342,24 @@ def test_targets_near_the_largest_float_are_refused():
 def test_a_list_mixing_numbers_and_sequences_is_an_error():
     with pytest.raises(ValueError, match="item 1 of the list is a single number"):
         DeepRNNRegressor(**SMALL).fit([np.ones(3), 5.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_prediction_in_grouped_trimmed_chunks_equals_one_sequence_at_a_time(return_sequences):
+    """Inference sorts sequences by span into chunks trimmed to their steps: no effect."""
+    rng = np.random.RandomState(5)
+    n, T = 300, 12
+    lengths = rng.randint(1, T + 1, size=n)
+    X = np.full((n, T, 2), np.nan)
+    for i, L in enumerate(lengths):
+        start = rng.randint(0, T - L + 1)
+        X[i, start : start + L] = rng.normal(size=(L, 2))
+    y = np.nan_to_num(X[:, :, 0]) if return_sequences else np.nanmean(X[:, :, 0], axis=1)
+    reg = DeepRNNRegressor(hidden_size=64, bidirectional=True, max_iter=1, batch_size=100,
+                           return_sequences=return_sequences, random_state=0).fit(X, y)
+    assert reg.network_.inference_rows(T, np.float64) < n  # several chunks
+    together = reg.predict(X)
+    alone = np.concatenate([reg.predict(X[i : i + 1]) for i in range(n)])
+    np.testing.assert_allclose(together, alone, rtol=1e-10, atol=1e-12)
+    if return_sequences:
+        assert np.array_equal(np.isnan(together), np.isnan(X[:, :, 0]))

@@ -357,10 +357,17 @@ class StackedRNN:
         large ``X``. Where BLAS may use several threads, as many chunks run at
         once on as many threads, each with single-threaded BLAS. A chunk is
         computed the same way whichever thread runs it, so the scores do not
-        depend on the thread count. ``observed``: see :meth:`forward`.
+        depend on the thread count.
+
+        With ``observed`` (see :meth:`forward`), the chunks hold sequences of
+        similar span (first to last observed step), each computed on the steps
+        its sequences observe only; many-to-many scores are NaN at the steps a
+        chunk did not compute (missing steps all).
         """
         T, n, _ = X.shape
         rows = self.inference_rows(T, flat.dtype)
+        if observed is not None:
+            return self._predict_unequal(flat, X, observed, rows)
         if n <= rows:
             # as one chunk of the threaded path: NumPy's products on one thread, so that
             # neither BLAS thread pool is left spinning beside training's (fit validates
@@ -389,6 +396,43 @@ class StackedRNN:
                 for future in others:
                     parts += future.result()
         return np.concatenate(parts, axis=-2)
+
+    def _predict_unequal(self, flat, X, observed, rows):
+        """:meth:`predict_scores` for sequences with missing steps: grouped and trimmed chunks."""
+        T, n, _ = X.shape
+        first = observed.argmax(axis=0)
+        last = T - 1 - observed[::-1].argmax(axis=0)
+        order = np.argsort(last - first, kind="stable")
+        chunks = [order[s : s + rows] for s in range(0, n, rows)]
+        threads = min(len(chunks), blas_threads())
+        k = self.arch.output_size
+        shape = (T, n, k) if self.arch.return_sequences else (n, k)
+        out = np.full(shape, np.nan, dtype=flat.dtype)
+
+        def score(run):
+            workspace = Workspace()
+            with numpy_products():
+                for idx in run:
+                    steps = slice(int(first[idx].min()), int(last[idx].max()) + 1)
+                    scores = self.forward(flat, X[steps][:, idx], observed=observed[steps][:, idx],
+                                          keep_cache=False, workspace=workspace)[0]
+                    if self.arch.return_sequences:
+                        out[steps, idx] = scores
+                    else:
+                        out[idx] = scores
+
+        bounds = np.linspace(0, len(chunks), threads + 1).round().astype(int)
+        runs = [chunks[bounds[i] : bounds[i + 1]] for i in range(threads)]
+        with single_threaded_blas():
+            if threads == 1:
+                score(runs[0])
+            else:
+                with ThreadPoolExecutor(threads - 1) as pool:
+                    others = [pool.submit(score, run) for run in runs[1:]]
+                    score(runs[0])
+                    for future in others:
+                        future.result()
+        return out
 
     # -------------------------------------------------------------- backward
     def backward(self, flat, cache, dscores, workspace=None):
