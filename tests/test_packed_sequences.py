@@ -281,7 +281,7 @@ def test_missing_step_values_are_never_read():
     assert np.array_equal(a[1], b[1])
 
 
-def _relative_error(net, theta, X, observed, rng, loss_kwargs=None, eps=1e-6):
+def _relative_error(net, theta, X, observed, rng, eps=1e-6):
     scores, _ = net.forward(theta, X, observed=observed)
     Y = rng.normal(size=scores.shape)
     if net.arch.return_sequences:

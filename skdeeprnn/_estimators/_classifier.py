@@ -288,7 +288,9 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         shape = proba_raw.shape[:-1]
         flat = proba_raw.reshape(-1, proba_raw.shape[-1])
         missing = np.isnan(flat[:, 0])
-        labels = self._label_binarizer.inverse_transform(np.nan_to_num(flat))
+        if missing.any():  # inverse_transform takes no NaN: any row will do there
+            flat = np.where(missing[:, None], 0.0, flat)
+        labels = self._label_binarizer.inverse_transform(flat)
         if missing.any():
             # NaN needs a float array for numeric labels, an object array for others
             labels = labels.astype(np.float64 if labels.dtype.kind in "biuf" else object)

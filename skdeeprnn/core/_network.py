@@ -400,8 +400,7 @@ class StackedRNN:
     def _predict_unequal(self, flat, X, observed, rows):
         """:meth:`predict_scores` for sequences with missing steps: grouped and trimmed chunks."""
         T, n, _ = X.shape
-        first = observed.argmax(axis=0)
-        last = T - 1 - observed[::-1].argmax(axis=0)
+        last, first = _ends(observed, T, n)
         order = np.argsort(last - first, kind="stable")
         chunks = [order[s : s + rows] for s in range(0, n, rows)]
         threads = min(len(chunks), blas_threads())
