@@ -180,13 +180,13 @@ def test_partial_fit_counts_epochs_and_keeps_learning():
 
 def test_float32_trains_in_float32():
     reg = DeepRNNRegressor(dtype="float32", **FAST)
-    reg64 = DeepRNNRegressor(**FAST)
+    reg64 = DeepRNNRegressor(dtype="float64", **FAST)
     with _warnings_ignored():
         reg.fit(X_SEQ, Y_SUM)
         reg64.fit(X_SEQ, Y_SUM)
     assert reg._theta.dtype == np.float32
     assert all(w.dtype == np.float32 for w in reg.weights_.values())
-    assert reg.predict(X_SEQ).dtype == np.float32
+    assert reg.predict(X_SEQ).dtype == np.float64  # as every scikit-learn regressor
     np.testing.assert_allclose(reg.predict(X_SEQ), reg64.predict(X_SEQ), rtol=1e-2, atol=1e-2)
 
 
@@ -233,7 +233,8 @@ def test_exploding_gradient_without_clipping_stops_at_once_and_keeps_the_weights
     X_long = np.abs(rng.normal(size=(20, 120, 1)))
     y = X_long[:, -1, 0]
     reg = DeepRNNRegressor(cell="rnn", hidden_size=2, nonlinearity="relu", solver="sgd",
-                           pooling="last", clip_grad_norm=None, max_iter=1, random_state=0)
+                           pooling="last", clip_grad_norm=None, max_iter=1, random_state=0,
+                           dtype="float64")  # 20**120 overflows float32
     with _warnings_ignored():
         reg.fit(X_long, y)
     reg.weights_["weight_hh_l0"][...] = 20.0 * np.eye(2)
@@ -250,8 +251,8 @@ def test_exploding_gradient_without_clipping_stops_at_once_and_keeps_the_weights
 def test_lbfgs_that_meets_a_non_finite_loss_keeps_finite_weights():
     """L-BFGS cannot be stopped at a batch; it must not return weights that are not finite."""
     reg = DeepRNNRegressor(cell="rnn", hidden_size=4, nonlinearity="relu", solver="lbfgs",
-                           max_iter=30,
-                           init="orthogonal", random_state=0)
+                           max_iter=30, init="orthogonal", random_state=0,
+                           dtype="float64")  # 1e80 is no float32
     X_big = np.abs(X_SEQ) * 1e80
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -262,7 +263,7 @@ def test_lbfgs_that_meets_a_non_finite_loss_keeps_finite_weights():
 
 def test_clip_grad_norm_bounds_each_step():
     reg = DeepRNNRegressor(solver="sgd", momentum=0.0, learning_rate_init=1.0, batch_size=120,
-                           clip_grad_norm=1e-3, hidden_size=4, random_state=0)
+                           clip_grad_norm=1e-3, hidden_size=4, random_state=0, dtype="float64")
     reg.partial_fit(X_SEQ, 100 * Y_SUM)
     before = reg._theta.copy()
     reg.partial_fit(X_SEQ, 100 * Y_SUM)
@@ -281,11 +282,26 @@ def test_alpha_shrinks_the_weights():
 def test_sample_weight_zero_equals_removal():
     sw = np.ones(120)
     sw[::3] = 0
-    kw = dict(hidden_size=4, solver="lbfgs", max_iter=30, random_state=0)
+    kw = dict(hidden_size=4, solver="lbfgs", max_iter=30, random_state=0, dtype="float64")
     with _warnings_ignored():
         weighted = DeepRNNRegressor(**kw).fit(X_SEQ, Y_SUM, sample_weight=sw)
         removed = DeepRNNRegressor(**kw).fit(X_SEQ[sw > 0], Y_SUM[sw > 0])
     np.testing.assert_allclose(weighted.predict(X_SEQ), removed.predict(X_SEQ), rtol=1e-7)
+
+
+@pytest.mark.parametrize("Estimator", [DeepRNNClassifier, DeepRNNRegressor])
+def test_float32_integer_weights_equal_repetition_to_float32_precision(Estimator):
+    """tests/test_common.py checks this to 1e-7 in float64; float32 rounds at about 1e-7."""
+    w = np.random.RandomState(3).randint(0, 3, size=120)
+    y = Y_FIRST if Estimator is DeepRNNClassifier else Y_SUM
+    kw = dict(hidden_size=4, max_iter=20, batch_size=1000, random_state=0)
+    with _warnings_ignored():
+        weighted = Estimator(**kw).fit(X_SEQ, y, sample_weight=w)
+        repeated = Estimator(**kw).fit(np.repeat(X_SEQ, w, axis=0), np.repeat(y, w))
+    assert weighted._theta.dtype == np.float32
+    out = "predict_proba" if Estimator is DeepRNNClassifier else "predict"
+    np.testing.assert_allclose(getattr(weighted, out)(X_SEQ), getattr(repeated, out)(X_SEQ),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_dropout_needs_a_stochastic_solver():

@@ -290,7 +290,7 @@ REG_CONFIGS = [
 @pytest.mark.parametrize("n_outputs", [1, 2])
 def test_regressor_export_reproduces_predict(config, n_outputs):
     rng, X = _xy()
-    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0) | config
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64") | config
     est = DeepRNNRegressor(**params)
     if est.return_sequences:
         y = rng.normal(size=(20, 6, n_outputs)) * 50 + 100
@@ -323,7 +323,7 @@ def test_regressor_export_reproduces_predict(config, n_outputs):
 @pytest.mark.parametrize("classes", [["ant", "bee", "cat"], ["no", "yes"]])
 def test_classifier_export_reproduces_predict_proba(config, classes):
     rng, X = _xy(1)
-    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0) | config
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64") | config
     est = DeepRNNClassifier(**params)
     shape = (20, 6) if est.return_sequences else (20,)
     y = np.asarray(classes)[rng.randint(0, len(classes), size=shape)]
@@ -365,12 +365,13 @@ def test_torch_modules_kwargs():
     rng, X = _xy()
     est = _fit(DeepRNNRegressor(num_layers=3, hidden_size=(5, 5, 5), cell="rnn",
                                 nonlinearity="relu", bidirectional=True, dropout=0.25,
-                                max_iter=2, random_state=0), X, rng.normal(size=20))
+                                max_iter=2, random_state=0, dtype="float64"),
+               X, rng.normal(size=20))
     assert torch_modules_kwargs(est) == dict(
         mode="RNN", input_size=3, hidden_size=5, num_layers=3, bias=True, batch_first=True,
         bidirectional=True, nonlinearity="relu", dropout=0.25)
     est = _fit(DeepRNNRegressor(cell="lstm", hidden_size=2, bias=False, max_iter=2,
-                                random_state=0), X, rng.normal(size=20))
+                                random_state=0, dtype="float64"), X, rng.normal(size=20))
     assert torch_modules_kwargs(est) == dict(
         mode="LSTM", input_size=3, hidden_size=2, num_layers=1, bias=False, batch_first=True,
         bidirectional=False, dropout=0.0)
@@ -385,14 +386,16 @@ def test_export_errors():
     rng, X = _xy()
     with pytest.raises(NotFittedError):
         to_torch_state_dict(DeepRNNRegressor())
-    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), max_iter=2, random_state=0),
+    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), max_iter=2, random_state=0,
+                                dtype="float64"),
                X, rng.normal(size=20))
     with pytest.raises(ValueError, match="same hidden size"):
         to_torch_state_dict(est)
     with pytest.raises(ValueError, match="same hidden size"):
         torch_modules_kwargs(est)
     # no head bias, but the target mean must go somewhere
-    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, max_iter=2, random_state=0),
+    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, max_iter=2, random_state=0,
+                                dtype="float64"),
                X, rng.normal(size=20) + 5)
     with pytest.raises(ValueError, match="bias=False"):
         to_torch_state_dict(est)
@@ -403,7 +406,7 @@ def test_export_without_bias_with_centred_target():
     z = rng.normal(size=10)
     y = np.concatenate([z, -z]) * 4.0  # mean 0 (up to rounding), scale 4 fits in the weights
     est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, cell="gru", max_iter=3,
-                                random_state=0), X, y)
+                                random_state=0, dtype="float64"), X, y)
     sd = to_torch_state_dict(est)
     assert "head.bias" not in sd
     out = _run(_load(est, sd), est.network_.arch, X)
@@ -438,7 +441,7 @@ def test_regressor_import_predicts_as_torch_and_trains_on(kind, config, bidirect
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}  # torch tensors
     est = DeepRNNRegressor(num_layers=2, hidden_size=4, bias=bias, solver="adam", alpha=0.0,
                            warm_start=True, max_iter=1, shuffle=False, batch_size=1000,
-                           random_state=0, **config)
+                           random_state=0, **config, dtype="float64")
     assert from_torch_state_dict(est, sd, n_features_per_step=3, n_timesteps=6) is est
 
     arch = est.network_.arch
@@ -473,7 +476,7 @@ def test_classifier_import(classes, kind):
     rng, X = _xy(4)
     k = len(classes) if len(classes) > 2 else 1
     model = _torch_model(kind, 3, 5, 1, k)
-    est = DeepRNNClassifier(hidden_size=5, cell=kind.lower(), random_state=0)
+    est = DeepRNNClassifier(hidden_size=5, cell=kind.lower(), random_state=0, dtype="float64")
     from_torch_state_dict(est, model.state_dict(), 3, 6, classes=classes)
     np.testing.assert_array_equal(est.classes_, classes)
     scores = _run(model, est.network_.arch, X)
@@ -493,7 +496,7 @@ def test_classifier_import(classes, kind):
 def test_multilabel_import():
     rng, X = _xy(5)
     model = _torch_model("GRU", 3, 4, 1, 3)
-    est = DeepRNNClassifier(hidden_size=4, cell="gru")
+    est = DeepRNNClassifier(hidden_size=4, cell="gru", dtype="float64")
     from_torch_state_dict(est, model.state_dict(), 3, 6, multilabel=True)
     np.testing.assert_array_equal(est.classes_, [0, 1, 2])
     p = 1 / (1 + np.exp(-_run(model, est.network_.arch, X)))
@@ -505,7 +508,7 @@ def test_multilabel_import():
 def test_import_errors():
     model = _torch_model("LSTM", 3, 4, 2, 1)
     sd = model.state_dict()
-    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm")
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", dtype="float64")
     with pytest.raises(ValueError, match="missing.*rnn.weight_hh_l1"):
         from_torch_state_dict(reg, {k: v for k, v in sd.items() if k != "rnn.weight_hh_l1"},
                               3, 6)
@@ -539,7 +542,7 @@ def test_classifier_import_maps_unsorted_classes(classes, n_out):
     """Output j of the head is the score of classes[j]; classes_ comes out sorted."""
     rng, X = _xy(6)
     model = _torch_model("GRU", 3, 4, 1, n_out, seed=2)
-    est = from_torch_state_dict(DeepRNNClassifier(hidden_size=4, cell="gru"),
+    est = from_torch_state_dict(DeepRNNClassifier(hidden_size=4, cell="gru", dtype="float64"),
                                 model.state_dict(), 3, 6, classes=classes)
     np.testing.assert_array_equal(est.classes_, sorted(classes))
     scores = torch.from_numpy(_run(model, est.network_.arch, X))
@@ -551,12 +554,14 @@ def test_classifier_import_maps_unsorted_classes(classes, n_out):
     assert est.network_.arch.output_size == (1 if len(classes) == 2 else 3)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("Estimator", [DeepRNNRegressor, DeepRNNClassifier])
-def test_round_trip_through_torch_state_dict(Estimator):
+def test_round_trip_through_torch_state_dict(Estimator, dtype):
     """fit -> export -> import into a fresh estimator: the same predictions."""
     rng, X = _xy(7)
     params = dict(num_layers=2, hidden_size=3, cell="lstm", bidirectional=True, max_iter=5,
-                  random_state=0)
+                  random_state=0, dtype=dtype)
+    tol = DTYPES[dtype][2]
     if Estimator is DeepRNNRegressor:
         y, kwargs = rng.normal(size=(20, 2)) * 10 + 3, {}
     else:
@@ -567,11 +572,11 @@ def test_round_trip_through_torch_state_dict(Estimator):
         kwargs = dict(classes=est.classes_)
     new = from_torch_state_dict(Estimator(**params), to_torch_state_dict(est), 3, 6, **kwargs)
     if Estimator is DeepRNNRegressor:
-        np.testing.assert_allclose(new.predict(X), est.predict(X), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(new.predict(X), est.predict(X), rtol=tol, atol=tol)
         assert new.predict(X).shape == (20, 2)
     else:
-        np.testing.assert_allclose(new.predict_proba(X), est.predict_proba(X), rtol=1e-10,
-                                   atol=1e-10)
+        np.testing.assert_allclose(new.predict_proba(X), est.predict_proba(X), rtol=tol,
+                                   atol=tol)
         np.testing.assert_array_equal(new.predict(X), est.predict(X))
     with pytest.raises(ValueError, match="6 features"):
         new.predict(X[:, :5])  # n_timesteps is enforced as after fit
@@ -581,7 +586,8 @@ def test_round_trip_through_torch_state_dict(Estimator):
 def test_export_refuses_what_torch_modules_cannot_hold(option):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(20, 4, 2)), rng.normal(size=20)
-    reg = DeepRNNRegressor(num_layers=2, hidden_size=3, max_iter=2, random_state=0, **option)
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=3, max_iter=2, random_state=0,
+                           dtype="float64", **option)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
@@ -593,7 +599,8 @@ def test_estimator_methods_round_trip_through_torch_modules():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(25, 6, 3)), 50 + 10 * rng.normal(size=25)
     reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
-                           pooling="last", max_iter=3, random_state=0)  # the head reads h_n
+                           pooling="last", max_iter=3, random_state=0,
+                           dtype="float64")  # the head reads h_n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
@@ -608,6 +615,6 @@ def test_estimator_methods_round_trip_through_torch_modules():
         out = head(torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()[:, 0]
     np.testing.assert_allclose(out, reg.predict(X), rtol=1e-10, atol=1e-10)
     twin = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
-                            pooling="last")
+                            pooling="last", dtype="float64")
     twin.from_torch_state_dict(modules.state_dict(), n_features_per_step=3, n_timesteps=6)
     np.testing.assert_allclose(twin.predict(X), reg.predict(X), rtol=1e-10)

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor, SequenceStandardScaler
 from skdeeprnn._estimators._sequences import batches, split_step_weights
 
-SMALL = dict(hidden_size=4, max_iter=3, batch_size=4, random_state=0)
+SMALL = dict(hidden_size=4, max_iter=3, batch_size=4, random_state=0, dtype="float64")
 RNG = np.random.RandomState(0)
 N, T, D = 12, 7, 2
 LENGTHS = RNG.randint(2, T + 1, size=N)
@@ -357,7 +357,8 @@ def test_prediction_in_grouped_trimmed_chunks_equals_one_sequence_at_a_time(retu
         X[i, start : start + L] = rng.normal(size=(L, 2))
     y = np.nan_to_num(X[:, :, 0]) if return_sequences else np.nanmean(X[:, :, 0], axis=1)
     reg = DeepRNNRegressor(hidden_size=64, bidirectional=True, max_iter=1, batch_size=100,
-                           return_sequences=return_sequences, random_state=0).fit(X, y)
+                           return_sequences=return_sequences, random_state=0,
+                           dtype="float64").fit(X, y)
     assert reg.network_.inference_rows(T, np.float64) < n  # several chunks
     together = reg.predict(X)
     alone = np.concatenate([reg.predict(X[i : i + 1]) for i in range(n)])

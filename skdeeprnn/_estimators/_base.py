@@ -153,7 +153,7 @@ class BaseDeepRNN(BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float64",
+        dtype="float32",
     ):
         self.num_layers = num_layers
         self.hidden_size = hidden_size
@@ -1041,9 +1041,13 @@ PARAMETERS_DOC = """
         .. versionchanged:: 0.2
            The default changed from None to 1.0.
 
-    dtype : {'float64', 'float32'}, default='float64'
-        Precision of the weights and of the computation; float32 is about
-        twice as fast.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the weights and of the computation; float32 (PyTorch's
+        default too) is about twice as fast. Predictions and probabilities
+        are float64 whichever is chosen.
+
+        .. versionchanged:: 0.2
+           The default changed from 'float64' to 'float32'.
 """
 
 ATTRIBUTES_DOC = """

@@ -115,7 +115,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float64",
+        dtype="float32",
         class_weight=None,
     ):
         super().__init__(
@@ -275,7 +275,11 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         return weights if shape is None else weights.reshape(shape)
 
     def _proba_raw(self, scores):
-        """Probabilities of the head's outputs: softmax (multiclass) or sigmoid."""
+        """Probabilities of the head's outputs: softmax (multiclass) or sigmoid.
+
+        In float64 whatever the model's dtype, as scikit-learn's classifiers give them.
+        """
+        scores = scores.astype(np.float64, copy=False)
         if self._label_binarizer.y_type_ == "multiclass":
             scores = scores - scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)

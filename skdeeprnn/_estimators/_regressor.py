@@ -64,7 +64,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float64",
+        dtype="float32",
         standardize_target=True,
     ):
         super().__init__(
@@ -169,7 +169,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         return y
 
     def _decode(self, scores):
-        y = scores * self._y_scale.astype(scores.dtype) + self._y_mean.astype(scores.dtype)
+        # float64 whatever the model's dtype, as every scikit-learn regressor predicts
+        y = scores.astype(np.float64) * self._y_scale + self._y_mean
         if self._y_ndim == (2 if self.return_sequences else 1):
             y = y[..., 0]
         return y
