@@ -204,7 +204,8 @@ def save_npz(estimator, file):
     ...     keys = sorted(np.load(path, allow_pickle=False).files)
     >>> [key for key in keys if key.startswith("weights/")]
     ['weights/bias_hh_l0', 'weights/bias_ih_l0', 'weights/head.bias', \
-'weights/head.weight', 'weights/weight_hh_l0', 'weights/weight_ih_l0']
+'weights/head.weight', 'weights/layer_norm_l0.bias', 'weights/layer_norm_l0.weight', \
+'weights/weight_hh_l0', 'weights/weight_ih_l0']
     """
     if type(estimator) not in _CLASSES.values():
         raise TypeError(

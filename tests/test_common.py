@@ -16,15 +16,18 @@ from skdeeprnn import (
 # minibatches, weighting a sample and repeating it give different batches, so the sample-weight
 # equivalence checks would compare two different training runs instead of two weightings.
 #
-# The default dtype is float32. On the L-BFGS instances, weighting a sample and repeating it then
-# agree to about 1e-5, not to the 1e-7 that check_sample_weight_equivalence_on_dense_data asks:
-# those run in float64 (test_estimators.py checks the equivalence in float32 to float32's
+# The default dtype is float32. Weighting a sample and repeating it then agree to about 1e-5 on
+# some instances, not to the 1e-7 that check_sample_weight_equivalence_on_dense_data asks: the
+# L-BFGS ones run in float64, and the Adam classifier runs in both dtypes, that check expected
+# to fail in float32 (test_estimators.py checks the equivalence in float32 to float32's
 # precision).
 ESTIMATORS = [
     DeepRNNRegressor(hidden_size=4, max_iter=20, batch_size=1000, random_state=0),
     DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), cell="lstm", solver="lbfgs", max_iter=20,
                      random_state=0, dtype="float64"),
     DeepRNNClassifier(hidden_size=4, max_iter=20, batch_size=1000, random_state=0),
+    DeepRNNClassifier(hidden_size=4, max_iter=20, batch_size=1000, random_state=0,
+                      dtype="float64"),
     DeepRNNClassifier(num_layers=2, hidden_size=3, cell="gru", bidirectional=True,
                       solver="lbfgs", max_iter=20, random_state=0, dtype="float64"),
     SlidingWindowTransformer(window=3),
@@ -39,6 +42,8 @@ WINDOW_ORDER_DEPENDENCE = (
     "each output row holds the preceding input rows, so it depends on their order and presence"
 )
 
+FLOAT32_ROUNDING = "float32 rounding: weighting and repeating agree to about 1e-6, not 1e-7"
+
 
 def expected_failed_checks(estimator):
     if isinstance(estimator, SlidingWindowTransformer):
@@ -46,6 +51,8 @@ def expected_failed_checks(estimator):
             "check_methods_sample_order_invariance": WINDOW_ORDER_DEPENDENCE,
             "check_methods_subset_invariance": WINDOW_ORDER_DEPENDENCE,
         }
+    if isinstance(estimator, DeepRNNClassifier) and estimator.dtype == "float32":
+        return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_ROUNDING}
     return {}
 
 

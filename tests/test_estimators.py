@@ -233,8 +233,8 @@ def test_exploding_gradient_without_clipping_stops_at_once_and_keeps_the_weights
     X_long = np.abs(rng.normal(size=(20, 120, 1)))
     y = X_long[:, -1, 0]
     reg = DeepRNNRegressor(cell="rnn", hidden_size=2, nonlinearity="relu", solver="sgd",
-                           pooling="last", clip_grad_norm=None, max_iter=1, random_state=0,
-                           dtype="float64")  # 20**120 overflows float32
+                           pooling="last", clip_grad_norm=None, layer_norm=False, max_iter=1,
+                           random_state=0, dtype="float64")  # 20**120 overflows float32
     with _warnings_ignored():
         reg.fit(X_long, y)
     reg.weights_["weight_hh_l0"][...] = 20.0 * np.eye(2)

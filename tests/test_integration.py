@@ -35,8 +35,9 @@ def test_pipeline_grid_search_beats_last_value():
     pipe = Pipeline([
         ("scale", StandardScaler()),
         ("window", SlidingWindowTransformer(window=24)),
-        ("rnn", DeepRNNRegressor(num_layers=2, hidden_size=16, cell="gru",
-                                 learning_rate_init=0.01, max_iter=40, random_state=0)),
+        # the default training length: cut to 40 epochs, the two-layer networks with layer
+        # norm won the cross-validation and then missed the later, higher level (R² 0.45)
+        ("rnn", DeepRNNRegressor(num_layers=2, hidden_size=16, cell="gru", random_state=0)),
     ])
     grid = [
         {"rnn__num_layers": [1, 2], "rnn__hidden_size": [8], "window__window": [12, 24]},

@@ -336,11 +336,12 @@ def test_last_pooling_reads_the_ends_through_residual_and_layer_norm(bidirection
 
 # ------------------------------------------------ the PyTorch page's recipe, on an estimator
 @pytest.mark.parametrize("pooling", ["last", "max", "mean"])
-@pytest.mark.parametrize("cell, bidirectional, num_layers", [("gru", True, 2),
-                                                             ("lstm", False, 1)])
+@pytest.mark.parametrize("cell, bidirectional, num_layers, layer_norm", [
+    ("gru", True, 1, True), ("lstm", False, 1, True), ("gru", True, 2, False),
+    ("lstm", False, 1, False)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_exported_model_fed_packed_sequences_predicts_as_predict(pooling, cell, bidirectional,
-                                                                 num_layers, dtype):
+                                                                 num_layers, layer_norm, dtype):
     """docs/user_guide/pytorch.rst, section pytorch_packed: the recipe gives predict_proba."""
     import warnings
 
@@ -357,8 +358,9 @@ def test_exported_model_fed_packed_sequences_predicts_as_predict(pooling, cell, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = DeepRNNClassifier(hidden_size=4, num_layers=num_layers, cell=cell,
-                                  bidirectional=bidirectional, pooling=pooling, max_iter=3,
-                                  random_state=0, dtype=dtype).fit(X, y)
+                                  bidirectional=bidirectional, pooling=pooling,
+                                  layer_norm=layer_norm, max_iter=3, random_state=0,
+                                  dtype=dtype).fit(X, y)
     X_padded = np.full((30, 8, 2), np.nan)
     for i, x in enumerate(X):
         X_padded[i, : len(x)] = x
@@ -367,25 +369,35 @@ def test_exported_model_fed_packed_sequences_predicts_as_predict(pooling, cell, 
     rnn = getattr(torch.nn, kw.pop("mode"))(**kw)
     state = model.to_torch_state_dict()
     n_outputs, n_inputs = state["head.weight"].shape
-    net = torch.nn.ModuleDict({"rnn": rnn, "head": torch.nn.Linear(n_inputs, n_outputs)})
+    modules = {"rnn": rnn, "head": torch.nn.Linear(n_inputs, n_outputs)}
+    if "norm.weight" in state:
+        modules["norm"] = torch.nn.LayerNorm(n_inputs)
+    assert ("norm" in modules) == layer_norm
     to_dtype = {"float32": lambda a: a.float(), "float64": lambda a: a.double()}[dtype]
-    net = to_dtype(net).eval()
+    net = to_dtype(torch.nn.ModuleDict(modules)).eval()
     net.load_state_dict({k: torch.from_numpy(a) for k, a in state.items()})
     lengths = torch.from_numpy((~np.isnan(X_padded[:, :, 0])).sum(axis=1))
     packed = pack_padded_sequence(to_dtype(torch.from_numpy(X_padded)), lengths,
                                   batch_first=True, enforce_sorted=False)
-    directions = 2 if kw["bidirectional"] else 1
     with torch.no_grad():
         out, h_n = net["rnn"](packed)
-        if isinstance(h_n, tuple):
-            h_n = h_n[0]
-        if pooling == "last":
-            top = torch.cat(list(h_n[-directions:]), dim=1)
-        elif pooling == "max":
-            top = pad_packed_sequence(out, batch_first=True, padding_value=-torch.inf)[0]
-            top = top.amax(dim=1)
+        out = pad_packed_sequence(out, batch_first=True)[0]
+        if "norm" in net:
+            out = net["norm"](out)
+        steps = torch.arange(out.shape[1])[None, :, None]
+        after_end = steps >= lengths[:, None, None]
+        if pooling == "max":
+            top = out.masked_fill(after_end, -torch.inf).amax(dim=1)
+        elif pooling == "mean":
+            top = out.masked_fill(after_end, 0).sum(dim=1) / lengths[:, None]
         else:
-            top = pad_packed_sequence(out, batch_first=True)[0].sum(dim=1) / lengths[:, None]
+            h = kw["hidden_size"]
+            last = out[torch.arange(30), lengths - 1]
+            top = torch.cat([last[:, :h], out[:, 0, h:]], dim=1) if bidirectional else last
+            if not layer_norm:  # the page's other way: the top layer of h_n
+                h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+                directions = 2 if kw["bidirectional"] else 1
+                torch.testing.assert_close(torch.cat(list(h_n[-directions:]), dim=1), top)
         proba = torch.softmax(net["head"](top), dim=-1).numpy()
     tol = {"float32": 1e-5, "float64": 1e-10}[dtype]
     np.testing.assert_allclose(proba, model.predict_proba(X_padded), rtol=tol, atol=tol)

@@ -67,30 +67,52 @@ def _torch_pair(net, theta, tdtype):
     return rnn, head
 
 
-def _torch_features(arch, output, state, time_dim):
-    """What our head reads, from the torch module's ``output`` and state."""
+def _torch_norm(net, theta, tdtype):
+    """``nn.LayerNorm`` holding a one-layer network's layer norm, or None without one."""
+    if not net.arch.layer_norm:
+        return None
+    assert net.arch.num_layers == 1  # between layers it has no torch module
+    P = net.layout.views(theta)
+    norm = nn.LayerNorm(net.arch.feature_size).to(tdtype)
+    norm.load_state_dict({name: torch.from_numpy(P["layer_norm_l0." + name].copy())
+                          for name in norm.state_dict()}, strict=True)
+    return norm
+
+
+def _torch_features(arch, output, state, time_dim, norm=None):
+    """What our head reads, from the torch module's ``output`` and state (and layer norm)."""
+    if norm is not None:
+        output = norm(output)
     if arch.return_sequences:
         return output
     if arch.pooling == "mean":
         return output.mean(dim=time_dim)
     if arch.pooling == "max":
         return output.amax(dim=time_dim)
+    if norm is not None:  # the normalised output at the forward (backward) direction's end
+        last, first = output.select(time_dim, -1), output.select(time_dim, 0)
+        if not arch.bidirectional:
+            return last
+        h = arch.hidden_sizes[-1]
+        return torch.cat([last[:, :h], first[:, h:]], dim=1)
     h_n = state[0] if arch.cell == "lstm" else state
     if arch.bidirectional:
         return torch.cat([h_n[-2], h_n[-1]], dim=1)  # last layer, forward and backward
     return h_n[-1]
 
 
-def _torch_scores(arch, rnn, head, x):
+def _torch_scores(arch, rnn, head, x, norm=None):
     """What our network's head gives, computed from the torch module's outputs (time-major)."""
     output, state = rnn(x)
-    return head(_torch_features(arch, output, state, time_dim=0))
+    return head(_torch_features(arch, output, state, time_dim=0, norm=norm))
 
 
-def _torch_grads(net, rnn, head):
+def _torch_grads(net, rnn, head, norm=None):
     """Torch's parameter gradients under our names."""
     grads = {name: p.grad for name, p in rnn.named_parameters()}
     grads.update({"head." + name: p.grad for name, p in head.named_parameters()})
+    if norm is not None:
+        grads.update({"layer_norm_l0." + name: p.grad for name, p in norm.named_parameters()})
     assert sorted(grads) == sorted(net.layout.names)
     return grads
 
@@ -102,15 +124,20 @@ def _assert_close(ours, theirs, tol, what):
 
 
 def _problem(cell, num_layers, bidirectional, bias, seq, dtype, seed=0, output_size=K,
-             pooling="last"):
+             pooling="last", layer_norm=False):
     name, nonlinearity = CELLS[cell]
     arch = Architecture(D, (H,) * num_layers, output_size, cell=name, nonlinearity=nonlinearity,
                         bias=bias, bidirectional=bidirectional, return_sequences=seq,
-                        pooling=pooling)
+                        pooling=pooling, layer_norm=layer_norm)
     net = StackedRNN(arch)
     rng = np.random.RandomState(seed)
     # twice PyTorch's init scale so that the gates leave their linear regime
-    theta = (2.0 * net.init_params(rng, dtype=np.float64)).astype(dtype)
+    theta = 2.0 * net.init_params(rng, dtype=np.float64)
+    for k in range(num_layers if layer_norm else 0):  # a gain and shift other than 1 and 0
+        for part in ("weight", "bias"):
+            view = net.layout.views(theta)[f"layer_norm_l{k}.{part}"]
+            view += rng.normal(scale=0.5, size=view.shape)
+    theta = theta.astype(dtype)
     X = rng.normal(size=(T, N, D)).astype(dtype)
     return net, theta, X, rng
 
@@ -141,6 +168,20 @@ def test_pooled_heads_match_torch(cell, num_layers, bidirectional, head_kind, dt
     _check_forward_and_gradients(cell, num_layers, bidirectional, True, head_kind, dtype)
 
 
+# one layer with layer_norm (the estimators' default): an nn.LayerNorm on torch's output
+LAYER_NORM = list(itertools.product(CELLS, [False, True], [False, True],
+                                    ["many-to-one", "many-to-many", "pooled-mean", "pooled-max"],
+                                    DTYPES))
+
+
+@pytest.mark.parametrize("cell, bidirectional, bias, head_kind, dtype", LAYER_NORM)
+def test_one_layer_with_layer_norm_matches_torch_layer_norm(cell, bidirectional, bias,
+                                                             head_kind, dtype, monkeypatch):
+    _native_lstm_float32(monkeypatch, cell, dtype)
+    _check_forward_and_gradients(cell, 1, bidirectional, bias, head_kind, dtype,
+                                 layer_norm=True)
+
+
 def test_lstm_float32_default_onednn_path():
     """The matrix's float32 LSTMs avoid oneDNN (slow set-up); its default path agrees too."""
     if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
@@ -148,16 +189,18 @@ def test_lstm_float32_default_onednn_path():
     _check_forward_and_gradients("lstm", 2, True, True, "many-to-one", "float32")
 
 
-def _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype):
+def _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kind, dtype,
+                                 layer_norm=False):
     npdtype, tdtype, tol = DTYPES[dtype]
     seq = head_kind == "many-to-many"
     pooling = head_kind.removeprefix("pooled-") if head_kind.startswith("pooled-") else "last"
     net, theta, X, rng = _problem(cell, num_layers, bidirectional, bias, seq, npdtype,
-                                  pooling=pooling)
+                                  pooling=pooling, layer_norm=layer_norm)
     rnn, head = _torch_pair(net, theta, tdtype)
+    norm = _torch_norm(net, theta, tdtype)
 
     scores, cache = net.forward(theta, X)
-    t_scores = _torch_scores(net.arch, rnn, head, torch.from_numpy(X))
+    t_scores = _torch_scores(net.arch, rnn, head, torch.from_numpy(X), norm)
     assert scores.dtype == npdtype
     _assert_close(scores, t_scores, tol, "scores")
 
@@ -166,7 +209,7 @@ def _check_forward_and_gradients(cell, num_layers, bidirectional, bias, head_kin
     assert grad.dtype == npdtype
     (t_scores * torch.from_numpy(R)).sum().backward()
     ours = net.layout.views(grad)
-    for name, g in _torch_grads(net, rnn, head).items():
+    for name, g in _torch_grads(net, rnn, head, norm).items():
         _assert_close(ours[name], g, tol, name)
 
 
@@ -247,13 +290,16 @@ def _fit(est, X, y):
 
 
 def _modules(est, tdtype=torch.float64):
-    """nn.ModuleDict(rnn=..., head=...) built from the estimator's constructor kwargs."""
+    """nn.ModuleDict(rnn=..., [norm=...,] head=...) built from the estimator's kwargs."""
     kwargs = torch_modules_kwargs(est)
     assert kwargs["batch_first"] is True
-    rnn = getattr(nn, kwargs.pop("mode"))(**kwargs)
+    modules = {"rnn": getattr(nn, kwargs.pop("mode"))(**kwargs)}
     arch = est.network_.arch
-    head = nn.Linear(arch.feature_size, arch.output_size, bias="head.bias" in est.weights_)
-    return nn.ModuleDict({"rnn": rnn, "head": head}).to(tdtype)
+    if arch.layer_norm:
+        modules["norm"] = nn.LayerNorm(arch.feature_size)
+    modules["head"] = nn.Linear(arch.feature_size, arch.output_size,
+                                bias="head.bias" in est.weights_)
+    return nn.ModuleDict(modules).to(tdtype)
 
 
 def _load(est, state_dict, tdtype=torch.float64):
@@ -268,9 +314,10 @@ def _load(est, state_dict, tdtype=torch.float64):
 def _run(modules, arch, X, tdtype=torch.float64):
     """Head scores of the torch modules on batch-first X (n, T, d)."""
     rnn, head = modules["rnn"], modules["head"]
+    norm = modules["norm"] if "norm" in modules else None
     with torch.no_grad():
         output, state = rnn(torch.from_numpy(X).to(tdtype))
-        return head(_torch_features(arch, output, state, time_dim=1)).numpy()
+        return head(_torch_features(arch, output, state, time_dim=1, norm=norm)).numpy()
 
 
 REG_CONFIGS = [
@@ -290,7 +337,8 @@ REG_CONFIGS = [
 @pytest.mark.parametrize("n_outputs", [1, 2])
 def test_regressor_export_reproduces_predict(config, n_outputs):
     rng, X = _xy()
-    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64") | config
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64",
+                  layer_norm=False) | config
     est = DeepRNNRegressor(**params)
     if est.return_sequences:
         y = rng.normal(size=(20, 6, n_outputs)) * 50 + 100
@@ -323,7 +371,8 @@ def test_regressor_export_reproduces_predict(config, n_outputs):
 @pytest.mark.parametrize("classes", [["ant", "bee", "cat"], ["no", "yes"]])
 def test_classifier_export_reproduces_predict_proba(config, classes):
     rng, X = _xy(1)
-    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64") | config
+    params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64",
+                  layer_norm=False) | config
     est = DeepRNNClassifier(**params)
     shape = (20, 6) if est.return_sequences else (20,)
     y = np.asarray(classes)[rng.randint(0, len(classes), size=shape)]
@@ -352,7 +401,8 @@ def test_classifier_export_reproduces_predict_proba(config, classes):
 
 def test_export_float32():
     rng, X = _xy(2)
-    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=4, cell="gru", bidirectional=True,
+    est = _fit(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="gru",
+                                bidirectional=True,
                                 max_iter=5, random_state=0, dtype="float32"),
                X, rng.normal(size=20) * 3 - 7)
     sd = to_torch_state_dict(est)
@@ -363,20 +413,22 @@ def test_export_float32():
 
 def test_torch_modules_kwargs():
     rng, X = _xy()
-    est = _fit(DeepRNNRegressor(num_layers=3, hidden_size=(5, 5, 5), cell="rnn",
+    est = _fit(DeepRNNRegressor(layer_norm=False, num_layers=3, hidden_size=(5, 5, 5), cell="rnn",
                                 nonlinearity="relu", bidirectional=True, dropout=0.25,
                                 max_iter=2, random_state=0, dtype="float64"),
                X, rng.normal(size=20))
     assert torch_modules_kwargs(est) == dict(
         mode="RNN", input_size=3, hidden_size=5, num_layers=3, bias=True, batch_first=True,
         bidirectional=True, nonlinearity="relu", dropout=0.25)
-    est = _fit(DeepRNNRegressor(cell="lstm", hidden_size=2, bias=False, max_iter=2,
+    est = _fit(DeepRNNRegressor(layer_norm=False, cell="lstm", hidden_size=2, bias=False,
+                                max_iter=2,
                                 random_state=0, dtype="float64"), X, rng.normal(size=20))
     assert torch_modules_kwargs(est) == dict(
         mode="LSTM", input_size=3, hidden_size=2, num_layers=1, bias=False, batch_first=True,
         bidirectional=False, dropout=0.0)
     # an unfitted estimator is enough: the input size is then required
-    kw = torch_modules_kwargs(DeepRNNClassifier(cell="gru", hidden_size=7), input_size=4)
+    kw = torch_modules_kwargs(DeepRNNClassifier(layer_norm=False, cell="gru", hidden_size=7),
+                              input_size=4)
     assert kw["mode"] == "GRU" and kw["input_size"] == 4 and kw["hidden_size"] == 7
     with pytest.raises(ValueError, match="input_size"):
         torch_modules_kwargs(DeepRNNClassifier())
@@ -386,7 +438,8 @@ def test_export_errors():
     rng, X = _xy()
     with pytest.raises(NotFittedError):
         to_torch_state_dict(DeepRNNRegressor())
-    est = _fit(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), max_iter=2, random_state=0,
+    est = _fit(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=(4, 3), max_iter=2,
+                                random_state=0,
                                 dtype="float64"),
                X, rng.normal(size=20))
     with pytest.raises(ValueError, match="same hidden size"):
@@ -394,7 +447,8 @@ def test_export_errors():
     with pytest.raises(ValueError, match="same hidden size"):
         torch_modules_kwargs(est)
     # no head bias, but the target mean must go somewhere
-    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, max_iter=2, random_state=0,
+    est = _fit(DeepRNNRegressor(layer_norm=False, bias=False, hidden_size=3, max_iter=2,
+                                random_state=0,
                                 dtype="float64"),
                X, rng.normal(size=20) + 5)
     with pytest.raises(ValueError, match="bias=False"):
@@ -405,7 +459,7 @@ def test_export_without_bias_with_centred_target():
     rng, X = _xy()
     z = rng.normal(size=10)
     y = np.concatenate([z, -z]) * 4.0  # mean 0 (up to rounding), scale 4 fits in the weights
-    est = _fit(DeepRNNRegressor(bias=False, hidden_size=3, cell="gru", max_iter=3,
+    est = _fit(DeepRNNRegressor(layer_norm=False, bias=False, hidden_size=3, cell="gru", max_iter=3,
                                 random_state=0, dtype="float64"), X, y)
     sd = to_torch_state_dict(est)
     assert "head.bias" not in sd
@@ -439,7 +493,8 @@ def test_regressor_import_predicts_as_torch_and_trains_on(kind, config, bidirect
     model = _torch_model(kind, 3, 4, 2, 1, bias=bias, bidirectional=bidirectional,
                          nonlinearity=config.get("nonlinearity", "tanh"))
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}  # torch tensors
-    est = DeepRNNRegressor(num_layers=2, hidden_size=4, bias=bias, solver="adam", alpha=0.0,
+    est = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, bias=bias, solver="adam",
+                           alpha=0.0,
                            warm_start=True, max_iter=1, shuffle=False, batch_size=1000,
                            random_state=0, **config, dtype="float64")
     assert from_torch_state_dict(est, sd, n_features_per_step=3, n_timesteps=6) is est
@@ -476,7 +531,8 @@ def test_classifier_import(classes, kind):
     rng, X = _xy(4)
     k = len(classes) if len(classes) > 2 else 1
     model = _torch_model(kind, 3, 5, 1, k)
-    est = DeepRNNClassifier(hidden_size=5, cell=kind.lower(), random_state=0, dtype="float64")
+    est = DeepRNNClassifier(layer_norm=False, hidden_size=5, cell=kind.lower(), random_state=0,
+                            dtype="float64")
     from_torch_state_dict(est, model.state_dict(), 3, 6, classes=classes)
     np.testing.assert_array_equal(est.classes_, classes)
     scores = _run(model, est.network_.arch, X)
@@ -496,7 +552,7 @@ def test_classifier_import(classes, kind):
 def test_multilabel_import():
     rng, X = _xy(5)
     model = _torch_model("GRU", 3, 4, 1, 3)
-    est = DeepRNNClassifier(hidden_size=4, cell="gru", dtype="float64")
+    est = DeepRNNClassifier(layer_norm=False, hidden_size=4, cell="gru", dtype="float64")
     from_torch_state_dict(est, model.state_dict(), 3, 6, multilabel=True)
     np.testing.assert_array_equal(est.classes_, [0, 1, 2])
     p = 1 / (1 + np.exp(-_run(model, est.network_.arch, X)))
@@ -508,27 +564,32 @@ def test_multilabel_import():
 def test_import_errors():
     model = _torch_model("LSTM", 3, 4, 2, 1)
     sd = model.state_dict()
-    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", dtype="float64")
+    reg = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
+                           dtype="float64")
     with pytest.raises(ValueError, match="missing.*rnn.weight_hh_l1"):
         from_torch_state_dict(reg, {k: v for k, v in sd.items() if k != "rnn.weight_hh_l1"},
                               3, 6)
     with pytest.raises(ValueError, match="unexpected.*rnn.weight_ih_l2"):
         from_torch_state_dict(reg, {**sd, "rnn.weight_ih_l2": sd["rnn.weight_ih_l1"]}, 3, 6)
     with pytest.raises(ValueError, match="shape"):
-        from_torch_state_dict(DeepRNNRegressor(num_layers=2, hidden_size=5, cell="lstm"),
+        from_torch_state_dict(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=5,
+                                               cell="lstm"),
                               sd, 3, 6)
     with pytest.raises(ValueError, match="shape"):  # a GRU dict into an LSTM estimator
         from_torch_state_dict(reg, _torch_model("GRU", 3, 4, 2, 1).state_dict(), 3, 6)
     with pytest.raises(ValueError, match="n_features_per_step"):
         from_torch_state_dict(reg, sd, 2, 6)
     with pytest.raises(ValueError, match="same hidden size"):
-        from_torch_state_dict(DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), cell="lstm"),
+        from_torch_state_dict(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=(4, 3),
+                                               cell="lstm"),
                               sd, 3, 6)
     with pytest.raises(ValueError, match="classes"):
-        from_torch_state_dict(DeepRNNClassifier(num_layers=2, hidden_size=4, cell="lstm"),
+        from_torch_state_dict(DeepRNNClassifier(layer_norm=False, num_layers=2, hidden_size=4,
+                                                cell="lstm"),
                               sd, 3, 6)
     with pytest.raises(ValueError, match="3 classes.*1 output"):
-        from_torch_state_dict(DeepRNNClassifier(num_layers=2, hidden_size=4, cell="lstm"),
+        from_torch_state_dict(DeepRNNClassifier(layer_norm=False, num_layers=2, hidden_size=4,
+                                                cell="lstm"),
                               sd, 3, 6, classes=["a", "b", "c"])
     with pytest.raises(ValueError, match="must be a DeepRNNRegressor or DeepRNNClassifier"):
         from_torch_state_dict(object(), sd, 3, 6)
@@ -542,7 +603,8 @@ def test_classifier_import_maps_unsorted_classes(classes, n_out):
     """Output j of the head is the score of classes[j]; classes_ comes out sorted."""
     rng, X = _xy(6)
     model = _torch_model("GRU", 3, 4, 1, n_out, seed=2)
-    est = from_torch_state_dict(DeepRNNClassifier(hidden_size=4, cell="gru", dtype="float64"),
+    est = from_torch_state_dict(DeepRNNClassifier(layer_norm=False, hidden_size=4, cell="gru",
+                                                  dtype="float64"),
                                 model.state_dict(), 3, 6, classes=classes)
     np.testing.assert_array_equal(est.classes_, sorted(classes))
     scores = torch.from_numpy(_run(model, est.network_.arch, X))
@@ -560,7 +622,7 @@ def test_round_trip_through_torch_state_dict(Estimator, dtype):
     """fit -> export -> import into a fresh estimator: the same predictions."""
     rng, X = _xy(7)
     params = dict(num_layers=2, hidden_size=3, cell="lstm", bidirectional=True, max_iter=5,
-                  random_state=0, dtype=dtype)
+                  random_state=0, dtype=dtype, layer_norm=False)
     tol = DTYPES[dtype][2]
     if Estimator is DeepRNNRegressor:
         y, kwargs = rng.normal(size=(20, 2)) * 10 + 3, {}
@@ -582,23 +644,81 @@ def test_round_trip_through_torch_state_dict(Estimator, dtype):
         new.predict(X[:, :5])  # n_timesteps is enforced as after fit
 
 
-@pytest.mark.parametrize("option", [{"residual": True}, {"layer_norm": True}])
+@pytest.mark.parametrize("option", [{"residual": True, "layer_norm": False},
+                                    {"layer_norm": True}])
 def test_export_refuses_what_torch_modules_cannot_hold(option):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(20, 4, 2)), rng.normal(size=20)
-    reg = DeepRNNRegressor(num_layers=2, hidden_size=3, max_iter=2, random_state=0,
-                           dtype="float64", **option)
+    reg = DeepRNNRegressor(num_layers=2, hidden_size=3, max_iter=2, random_state=0, **option)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
     with pytest.raises(ValueError, match="no residual connections or layer normalisation"):
         reg.to_torch_state_dict()
+    with pytest.raises(ValueError, match="no residual connections or layer normalisation"):
+        reg.torch_kwargs()
+
+
+LAYER_NORM_EXPORTS = [
+    dict(),  # the defaults: GRU, max over the steps
+    dict(cell="lstm", bidirectional=True, pooling="last"),
+    dict(cell="rnn", pooling="mean", residual=True),  # one layer: residual adds nothing
+    dict(bidirectional=True, return_sequences=True),
+    dict(pooling="last", bias=False),
+]
+
+
+@pytest.mark.parametrize("config", LAYER_NORM_EXPORTS, ids=lambda c: "-".join(map(str, c.items())))
+@pytest.mark.parametrize("Estimator", [DeepRNNRegressor, DeepRNNClassifier])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_layer_with_layer_norm_exports_and_imports_with_an_nn_layer_norm(config, Estimator,
+                                                                            dtype):
+    """rnn -> norm (nn.LayerNorm) -> head reproduces predict; the import gives it back."""
+    npdtype, tdtype, tol = DTYPES[dtype]
+    rng, X = _xy(3)
+    est = Estimator(hidden_size=4, max_iter=5, random_state=0, dtype=dtype, **config)
+    assert est.layer_norm and est.num_layers == 1  # the defaults
+    seq = est.return_sequences
+    if Estimator is DeepRNNRegressor:
+        y = rng.normal(size=(20, 6) if seq else 20) * 10
+        y = y - y.mean() if config.get("bias") is False else y + 3  # no head bias: no mean
+    else:
+        y = np.array(["a", "b", "c"])[rng.randint(0, 3, size=(20, 6) if seq else 20)]
+    _fit(est, X, y)
+    sd = to_torch_state_dict(est)
+    assert [k for k in sd if not k.startswith("rnn.")][:2] == ["norm.weight", "norm.bias"]
+    modules = _load(est, sd, tdtype)
+    out = _run(modules, est.network_.arch, X.astype(npdtype), tdtype)
+    if Estimator is DeepRNNRegressor:
+        np.testing.assert_allclose(out[..., 0], est.predict(X), rtol=tol, atol=tol)
+    else:
+        proba = torch.softmax(torch.from_numpy(out), dim=-1).numpy()
+        np.testing.assert_allclose(proba, est.predict_proba(X), rtol=tol, atol=tol)
+    # and back: a fresh estimator loads the torch modules' state_dict
+    kwargs = dict(classes=est.classes_) if Estimator is DeepRNNClassifier else {}
+    twin = Estimator(hidden_size=4, dtype=dtype, **config).from_torch_state_dict(
+        modules.state_dict(), 3, 6, **kwargs)
+    if Estimator is DeepRNNRegressor:
+        np.testing.assert_allclose(twin.predict(X), est.predict(X), rtol=tol, atol=tol)
+    else:
+        np.testing.assert_allclose(twin.predict_proba(X), est.predict_proba(X), rtol=tol,
+                                   atol=tol)
+
+
+def test_import_into_layer_norm_needs_the_norm_tensors():
+    rng, X = _xy(4)
+    plain = _fit(DeepRNNRegressor(hidden_size=3, layer_norm=False, max_iter=2, random_state=0),
+                 X, rng.normal(size=20))
+    with pytest.raises(ValueError, match=r"layer_norm=True\): missing keys \['norm.weight', "
+                                         r"'norm.bias'\]"):
+        DeepRNNRegressor(hidden_size=3).from_torch_state_dict(to_torch_state_dict(plain), 3, 6)
 
 
 def test_estimator_methods_round_trip_through_torch_modules():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(25, 6, 3)), 50 + 10 * rng.normal(size=25)
-    reg = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
+    reg = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
+                           bidirectional=True,
                            pooling="last", max_iter=3, random_state=0,
                            dtype="float64")  # the head reads h_n
     with warnings.catch_warnings():
@@ -614,7 +734,34 @@ def test_estimator_methods_round_trip_through_torch_modules():
         _, (h_n, _) = rnn(torch.from_numpy(X))
         out = head(torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()[:, 0]
     np.testing.assert_allclose(out, reg.predict(X), rtol=1e-10, atol=1e-10)
-    twin = DeepRNNRegressor(num_layers=2, hidden_size=4, cell="lstm", bidirectional=True,
+    twin = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
+                            bidirectional=True,
                             pooling="last", dtype="float64")
     twin.from_torch_state_dict(modules.state_dict(), n_features_per_step=3, n_timesteps=6)
     np.testing.assert_allclose(twin.predict(X), reg.predict(X), rtol=1e-10)
+
+
+def test_the_pytorch_page_forecaster_predicts_as_the_default_regressor():
+    """docs/user_guide/pytorch.rst: the Forecaster module loads a default model's state_dict."""
+
+    class Forecaster(nn.Module):
+        def __init__(self, n_features, hidden_size, n_outputs):
+            super().__init__()
+            self.rnn = nn.GRU(n_features, hidden_size, batch_first=True)
+            self.norm = nn.LayerNorm(hidden_size)
+            self.head = nn.Linear(hidden_size, n_outputs)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            out = self.norm(out)
+            return self.head(out.amax(dim=1))
+
+    rng = np.random.RandomState(0)
+    X_windows = rng.normal(size=(40, 10, 6))
+    model = _fit(DeepRNNRegressor(max_iter=3, random_state=0), X_windows,
+                 100 + 10 * X_windows[:, :, 0].sum(axis=1))
+    net = Forecaster(n_features=6, hidden_size=32, n_outputs=1).eval()
+    net.load_state_dict({k: torch.from_numpy(a) for k, a in model.to_torch_state_dict().items()})
+    with torch.no_grad():
+        y_torch = net(torch.from_numpy(X_windows).float())[:, 0].numpy()
+    np.testing.assert_allclose(y_torch, model.predict(X_windows), rtol=1e-5)

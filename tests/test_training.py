@@ -136,8 +136,8 @@ def test_warm_start_restarts_the_schedule_from_learning_rate_init():
 def test_the_stopping_rule_waits_for_the_end_of_the_initial_plateau(monkeypatch):
     """A memory task sits on the chance-level loss for epochs before it learns."""
     X, y = memory_task(600, seed=3)
-    # the last state and no forget bias: the plateau lasts, as for a tanh RNN
-    params = dict(cell="gru", hidden_size=8, pooling="last", forget_bias=None,
+    # the last state, no forget bias nor layer norm: the plateau lasts, as for a tanh RNN
+    params = dict(cell="gru", hidden_size=8, pooling="last", forget_bias=None, layer_norm=False,
                   learning_rate_init=0.003, batch_size=32, tol=1e-3, learning_rate="constant",
                   n_iter_no_change=3, max_iter=60, random_state=0)
     with warnings.catch_warnings():
@@ -218,7 +218,7 @@ def test_verbose_prints_progress_with_time_left(capsys):
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch")]
     assert len(lines) == 3
     assert re.fullmatch(
-        r"epoch 1/3, loss=[\d.e+-]+, validation score=[-\d.e+]+, lr=0.003, "
+        r"epoch 1/3, loss=[\d.e+-]+, validation score=[-\d.e+]+, lr=0.01, "
         r"elapsed [\d.]+ s, at most [\d.]+ s left",
         lines[0],
     )

@@ -542,7 +542,7 @@ def test_missing_padding_pipeline_predicts_every_row():
     y = X[:, 0] + 0.5 * X[:, 1]
     pipeline = make_pipeline(
         SlidingWindowTransformer(window=5, padding="missing"),
-        DeepRNNRegressor(hidden_size=4, max_iter=3, random_state=0),
+        DeepRNNRegressor(hidden_size=4, max_iter=3, random_state=0, dtype="float64"),
     )
     predictions = pipeline.fit(X, y).predict(X)
     assert predictions.shape == (40,)

@@ -127,14 +127,14 @@ class BaseDeepRNN(BaseEstimator):
         dropout=0.0,
         return_sequences=False,
         residual=False,
-        layer_norm=False,
+        layer_norm=True,
         pooling="max",
         forget_bias=1.0,
         init="uniform",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate_init=0.003,
+        learning_rate_init=0.01,
         learning_rate="plateau",
         plateau_factor=0.2,
         max_iter=200,
@@ -236,13 +236,16 @@ class BaseDeepRNN(BaseEstimator):
         """Export the fitted weights as a PyTorch ``state_dict`` of NumPy arrays.
 
         Keys are ``rnn.<name>`` exactly as ``nn.RNN`` / ``nn.LSTM`` /
-        ``nn.GRU(..., batch_first=True)`` name them, then ``head.weight`` and
-        ``head.bias`` of an ``nn.Linear``; the regressor's target scaling is
-        folded into the head. Loaded into ``nn.ModuleDict({"rnn": rnn,
-        "head": head})`` (constructor arguments from :meth:`torch_kwargs`), the
-        head applied to the top layer's ``h_n`` (both directions concatenated)
-        or to ``output`` (``return_sequences=True``) reproduces ``predict``
-        (regressor) or the pre-softmax scores (classifier) for the same ``X``.
+        ``nn.GRU(..., batch_first=True)`` name them, then, with
+        ``layer_norm=True``, ``norm.weight`` and ``norm.bias`` of an
+        ``nn.LayerNorm`` applied to the recurrent module's output, then
+        ``head.weight`` and ``head.bias`` of an ``nn.Linear``; the regressor's
+        target scaling is folded into the head. Loaded into
+        ``nn.ModuleDict({"rnn": rnn, "norm": norm, "head": head})``
+        (constructor arguments from :meth:`torch_kwargs`), the head applied to
+        what ``pooling`` reads of the (normalised) output reproduces
+        ``predict`` (regressor) or the pre-softmax scores (classifier) for the
+        same ``X``; see the user guide's PyTorch page.
 
         Returns
         -------
@@ -253,7 +256,8 @@ class BaseDeepRNN(BaseEstimator):
         ------
         ValueError
             For architectures PyTorch's modules cannot hold: unequal hidden
-            sizes, ``residual=True`` or ``layer_norm=True``.
+            sizes, or ``residual=True`` or ``layer_norm=True`` with more than
+            one layer.
 
         Examples
         --------
@@ -264,7 +268,7 @@ class BaseDeepRNN(BaseEstimator):
         >>> sd = reg.to_torch_state_dict()
         >>> list(sd)
         ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0', \
-'head.weight', 'head.bias']
+'norm.weight', 'norm.bias', 'head.weight', 'head.bias']
         >>> sd["rnn.weight_ih_l0"].shape
         (9, 2)
         """
@@ -905,9 +909,18 @@ PARAMETERS_DOC = """
         its input to its output (a learned linear projection where the widths
         differ).
 
-    layer_norm : bool, default=False
+    layer_norm : bool, default=True
         Layer normalisation of each layer's output (after the residual
-        addition), with a learned gain and shift.
+        addition), with a learned gain and shift: at every step, the outputs
+        of the layer's units are brought to zero mean and unit variance. It
+        keeps the pooled features of the head apart from the first epoch,
+        where small initial weights leave them nearly equal, and so shortens
+        the initial plateau. A one-layer model exports to PyTorch with an
+        ``nn.LayerNorm`` after the recurrent module; a deeper one with
+        ``layer_norm=True`` does not export.
+
+        .. versionchanged:: 0.2
+           The default changed from False to True.
 
     pooling : {'last', 'mean', 'max'}, default='max'
         What the many-to-one head reads from the top layer: ``'last'`` its
@@ -952,11 +965,11 @@ PARAMETERS_DOC = """
         .. versionchanged:: 0.2
            ``'auto'`` was ``min(200, n_samples)``.
 
-    learning_rate_init : float, default=0.003
+    learning_rate_init : float, default=0.01
         Initial step size of ``'sgd'`` and ``'adam'``.
 
         .. versionchanged:: 0.2
-           The default changed from 0.001 to 0.003.
+           The default changed from 0.001 to 0.01.
 
     learning_rate : {'constant', 'plateau'}, default='plateau'
         Learning-rate schedule of the stochastic solvers. ``'plateau'``

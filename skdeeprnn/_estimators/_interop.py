@@ -5,10 +5,15 @@ so a model moves between the two frameworks by renaming: the recurrent tensors
 become ``rnn.<name>`` (the keys of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``) and the
 dense output layer ``head.weight`` / ``head.bias`` (an ``nn.Linear``). Loaded
 into ``nn.ModuleDict({"rnn": rnn, "head": head})`` these are exactly the keys of
-its ``state_dict()``.
+its ``state_dict()``. A one-layer model with ``layer_norm=True`` (the default)
+adds ``norm.weight`` / ``norm.bias``, an ``nn.LayerNorm`` over the output's
+features applied to ``output`` at every step, between ``rnn`` and ``head``
+(``nn.ModuleDict({"rnn": rnn, "norm": norm, "head": head})``). A deeper stack
+normalises between its layers, which one torch recurrent module cannot do.
 
 What the head reads, in PyTorch terms (``output, h_n = rnn(x)``; for LSTM
-``h_n`` is the first element of the state tuple):
+``h_n`` is the first element of the state tuple; with a ``norm``, ``output``
+is replaced by ``norm(output)`` and the head reads that, never ``h_n``):
 
 - many-to-one with ``pooling='last'``: ``h_n[-1]``, or for a bidirectional
   network ``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (the forward direction's
@@ -66,12 +71,22 @@ def _recurrent_names(arch):
 
 def _check_torch_can_hold(arch):
     _check_equal_sizes(arch.hidden_sizes)
-    if arch.residual or arch.layer_norm:
+    # one layer: residual adds nothing, and layer_norm is an nn.LayerNorm after the module
+    if arch.num_layers > 1 and (arch.residual or arch.layer_norm):
         raise ValueError(
             "PyTorch's nn.RNN/nn.LSTM/nn.GRU have no residual connections or layer "
             f"normalisation between layers (residual={arch.residual}, layer_norm="
-            f"{arch.layer_norm}); such a model cannot be held by one torch recurrent module."
+            f"{arch.layer_norm}); such a model of {arch.num_layers} layers cannot be held by "
+            "one torch recurrent module. Fit it with residual=False and layer_norm=False, or "
+            "with one layer (whose layer_norm exports as an nn.LayerNorm after the module)."
         )
+
+
+def _norm_keys(arch):
+    """``state_dict`` keys of the ``nn.LayerNorm`` after the module, with our names."""
+    if not arch.layer_norm:
+        return {}
+    return {"norm.weight": "layer_norm_l0.weight", "norm.bias": "layer_norm_l0.bias"}
 
 
 def _kwargs_from_arch(arch):
@@ -99,7 +114,10 @@ def torch_modules_kwargs(estimator, input_size=None):
     ``torch.nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs,
     bias=bias)``. Together as ``torch.nn.ModuleDict({"rnn": rnn, "head":
     head})`` they load :func:`to_torch_state_dict`'s output with
-    ``load_state_dict(..., strict=True)``.
+    ``load_state_dict(..., strict=True)``. A model with ``layer_norm=True``
+    needs a third module, ``"norm": torch.nn.LayerNorm(hidden_size * (2 if
+    bidirectional else 1))``, applied to the recurrent module's output before
+    the head reads it.
 
     Parameters
     ----------
@@ -146,10 +164,12 @@ def to_torch_state_dict(estimator):
 
     The keys are ``rnn.<name>`` with ``<name>`` the keys of the equivalent
     ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (see :func:`torch_modules_kwargs`)
-    in the same order, then ``head.weight`` and ``head.bias`` (absent when the
-    model has ``bias=False``) of an ``nn.Linear``. The regressor's internal
-    target scaling is folded into the head, so the torch modules output
-    :meth:`DeepRNNRegressor.predict` directly; for the classifier the head
+    in the same order, then, for a model with ``layer_norm=True`` (one layer
+    only), ``norm.weight`` and ``norm.bias`` of an ``nn.LayerNorm`` applied to
+    the module's output at every step, then ``head.weight`` and ``head.bias``
+    (absent when the model has ``bias=False``) of an ``nn.Linear``. The
+    regressor's internal target scaling is folded into the head, so the torch
+    modules output :meth:`DeepRNNRegressor.predict` directly; for the classifier the head
     gives the pre-activation scores: softmax over the classes
     (``classes_`` order) for multiclass, one logit of ``classes_[1]`` (its
     sigmoid is the probability) for binary, one logit per label for
@@ -171,7 +191,8 @@ def to_torch_state_dict(estimator):
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ValueError
-        If the layers have unequal hidden sizes, or a regressor has
+        If the layers have unequal hidden sizes, a model of several layers
+        has ``residual`` or ``layer_norm``, or a regressor has
         ``bias=False`` but a non-zero target mean, which an
         ``nn.Linear(bias=False)`` head cannot add.
     """
@@ -181,6 +202,8 @@ def to_torch_state_dict(estimator):
     _check_torch_can_hold(arch)
     P = estimator.network_.layout.views(estimator._theta)
     state = OrderedDict((f"rnn.{name}", P[name].copy()) for name in _recurrent_names(arch))
+    for key, name in _norm_keys(arch).items():
+        state[key] = P[name].copy()
     weight = P["head.weight"].copy()
     bias = P["head.bias"].copy() if arch.bias else None
     if is_regressor(estimator):
@@ -272,8 +295,10 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     ``dropout``, ``dtype``, ...) describe the architecture; the dictionary must
     hold exactly its tensors, under the keys :func:`to_torch_state_dict`
     produces (``rnn.<torch name>``, ``head.weight``, ``head.bias``: the keys
-    of ``nn.ModuleDict({"rnn": rnn, "head": head}).state_dict()``). The number
-    of outputs is read from ``head.weight``.
+    of ``nn.ModuleDict({"rnn": rnn, "head": head}).state_dict()``; with
+    ``layer_norm=True`` also ``norm.weight`` and ``norm.bias`` of an
+    ``nn.LayerNorm`` between them). The number of outputs is read from
+    ``head.weight``.
 
     Afterwards ``predict`` equals the torch modules' output (see the module
     docstring for what the head reads), and ``partial_fit``, or ``fit`` with
@@ -333,7 +358,9 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     arch = estimator._architecture(n_features_per_step, n_outputs)
     _check_torch_can_hold(arch)
 
-    expected = [f"rnn.{name}" for name in _recurrent_names(arch)] + ["head.weight"]
+    norm_keys = _norm_keys(arch)
+    expected = [f"rnn.{name}" for name in _recurrent_names(arch)] + list(norm_keys)
+    expected.append("head.weight")
     if arch.bias:
         expected.append("head.bias")
     missing = [key for key in expected if key not in tensors]
@@ -342,8 +369,8 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
         raise ValueError(
             f"state_dict does not match the estimator's architecture "
             f"({_MODES[arch.cell]}, num_layers={arch.num_layers}, bias={arch.bias}, "
-            f"bidirectional={arch.bidirectional}): missing keys {missing}, unexpected keys "
-            f"{unexpected}."
+            f"bidirectional={arch.bidirectional}, layer_norm={arch.layer_norm}): missing keys "
+            f"{missing}, unexpected keys {unexpected}."
         )
     network = StackedRNN(arch)
     shapes = network.layout.shapes
@@ -354,7 +381,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
             f"{w_ih.shape}: the torch module reads {w_ih.shape[1]} features per step."
         )
     for key in expected:
-        name = key[len("rnn."):] if key.startswith("rnn.") else key
+        name = key[len("rnn."):] if key.startswith("rnn.") else norm_keys.get(key, key)
         if tensors[key].shape != shapes[name]:
             raise ValueError(
                 f"{key} has shape {tensors[key].shape}, but the estimator's architecture "
@@ -368,6 +395,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
         arch = estimator._architecture(n_features_per_step, weight.shape[0])
         network = StackedRNN(arch)
     params = {key[len("rnn."):]: value for key, value in tensors.items() if key.startswith("rnn.")}
+    params.update((name, tensors[key]) for key, name in norm_keys.items())
     params["head.weight"] = weight
     if bias is not None:
         params["head.bias"] = bias
