@@ -960,7 +960,7 @@ PARAMETERS_DOC = """
         Minibatch size of the stochastic solvers, clipped to the number of
         samples. ``'auto'`` gives small data sets at least eight updates per
         epoch and large ones about a hundred: ``n // 8`` between 8 and 32
-        sequences, and ``n // 100`` (at most 256) above 3,200 sequences.
+        sequences, and ``n // 100`` (at most 1,024) above 3,200 sequences.
 
         .. versionchanged:: 0.2
            ``'auto'`` was ``min(200, n_samples)``.

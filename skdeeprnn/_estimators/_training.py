@@ -30,10 +30,10 @@ def auto_batch_size(n):
 
     An eighth of the data between 8 and 32 sequences, so that small data sets
     get at least eight updates per epoch; above 3,200 sequences the batch
-    grows to keep about 100 updates per epoch (up to 256), so that epochs of
+    grows to keep about 100 updates per epoch (up to 1,024), so that epochs of
     large data sets stay short. Never more than ``n``.
     """
-    return int(min(n, max(min(32, max(8, n // 8)), min(256, n // 100))))
+    return int(min(n, max(min(32, max(8, n // 8)), min(1024, n // 100))))
 
 
 def constant_prediction_loss(loss_name, Y, sample_weight, step_weight=None):
