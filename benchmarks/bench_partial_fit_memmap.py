@@ -57,10 +57,12 @@ def child(repeats, path, epochs_per_chunk):
             table.tofile(f)
     del table
     total_rows = rows * repeats
-    # pooling, forget_bias and clip_grad_norm as when the table was measured (older defaults)
+    # pooling, layer_norm, forget_bias and clip_grad_norm as when the table was measured
+    # (older defaults)
     reg = DeepRNNRegressor(num_layers=2, hidden_size=16, cell="gru", batch_size=128,
                            learning_rate_init=0.005, dtype="float32", random_state=0,
-                           pooling="last", forget_bias=None, clip_grad_norm=None)
+                           pooling="last", layer_norm=False, forget_bias=None,
+                           clip_grad_norm=None)
     itemsize = np.dtype(np.float32).itemsize
     with open("/proc/self/clear_refs", "w") as f:  # reset the peak: measure training only
         f.write("5")

@@ -13,7 +13,9 @@ normalises between its layers, which one torch recurrent module cannot do.
 
 What the head reads, in PyTorch terms (``output, h_n = rnn(x)``; for LSTM
 ``h_n`` is the first element of the state tuple; with a ``norm``, ``output``
-is replaced by ``norm(output)`` and the head reads that, never ``h_n``):
+is replaced by ``norm(output)`` and the head reads that, never ``h_n``:
+``pooling='last'`` then reads its last step, and a bidirectional network's
+backward half at the first step):
 
 - many-to-one with ``pooling='last'``: ``h_n[-1]``, or for a bidirectional
   network ``torch.cat([h_n[-2], h_n[-1]], dim=1)`` (the forward direction's
@@ -169,8 +171,8 @@ def to_torch_state_dict(estimator):
     the module's output at every step, then ``head.weight`` and ``head.bias``
     (absent when the model has ``bias=False``) of an ``nn.Linear``. The
     regressor's internal target scaling is folded into the head, so the torch
-    modules output :meth:`DeepRNNRegressor.predict` directly; for the classifier the head
-    gives the pre-activation scores: softmax over the classes
+    modules output :meth:`DeepRNNRegressor.predict` directly; for the
+    classifier the head gives the pre-activation scores: softmax over the classes
     (``classes_`` order) for multiclass, one logit of ``classes_[1]`` (its
     sigmoid is the probability) for binary, one logit per label for
     multilabel.

@@ -298,8 +298,9 @@ class StackedRNN:
         if self.arch.pooling == "max" and not self.arch.return_sequences:
             # (D*h, n): the step of each maximum, over the observed steps
             masked = inp if observed is None else np.where(observed[:, None, :], inp, -np.inf)
-            argmax = masked.argmax(axis=0)
-            feats = np.take_along_axis(inp, argmax[None], axis=0)[0]
+            feats = masked.max(axis=0)
+            # the first step holding each maximum, as argmax would give, at half its cost
+            argmax = (masked == feats).argmax(axis=0)
         else:
             feats = self._features(inp, observed)
         scores = matmul(P["head.weight"], feats)  # (k, n) or (T, k, n)
@@ -608,23 +609,38 @@ def _sum_over_steps_and_columns(dA, out):
 
 
 def _layer_norm_forward(x, gain, shift, eps=1e-5):
-    """Normalise ``x`` (..., F, n) over its feature axis; return the output and backward's cache."""
-    mean = x.mean(axis=-2, keepdims=True)
-    xc = x - mean
-    inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=-2, keepdims=True) + eps)
-    xhat = xc * inv_std
-    return xhat * gain[:, None] + shift[:, None], (xhat, inv_std)
+    """Normalise ``x`` (..., F, n) over its feature axis; return the output and backward's cache.
+
+    Two full-size arrays are allocated; everything else is computed in place.
+    """
+    xhat = x - x.mean(axis=-2, keepdims=True)
+    out = np.square(xhat)
+    var = out.mean(axis=-2, keepdims=True)
+    var += eps
+    inv_std = np.reciprocal(np.sqrt(var, out=var), out=var)
+    xhat *= inv_std
+    np.multiply(xhat, gain[:, None], out=out)
+    out += shift[:, None]
+    return out, (xhat, inv_std)
 
 
 def _layer_norm_backward(dy, cache, gain, dgain, dshift):
-    """Gradient to the layer-norm input; writes the gain and shift gradients in place."""
+    """Gradient to the layer-norm input; writes the gain and shift gradients in place.
+
+    With ``g = dy * gain``: ``inv_std * (g - mean_F(g) - xhat * mean_F(g * xhat))``,
+    the means again as products with ``gain / F``.
+    """
     xhat, inv_std = cache
-    axes = tuple(a for a in range(dy.ndim) if a != dy.ndim - 2)
-    np.sum(dy * xhat, axis=axes, out=dgain)
-    np.sum(dy, axis=axes, out=dshift)
-    dxhat = dy * gain[:, None]
-    return inv_std * (
-        dxhat
-        - dxhat.mean(axis=-2, keepdims=True)
-        - xhat * (dxhat * xhat).mean(axis=-2, keepdims=True)
-    )
+    n_features = dy.shape[-2]
+    dy_xhat = dy * xhat
+    # sums over the samples (contiguous) first, then over the steps
+    dgain[...] = dy_xhat.sum(axis=-1).reshape(-1, n_features).sum(axis=0)
+    dshift[...] = dy.sum(axis=-1).reshape(-1, n_features).sum(axis=0)
+    weights = gain / n_features
+    mean_g = np.matmul(weights, dy)[..., None, :]
+    mean_g_xhat = np.matmul(weights, dy_xhat)[..., None, :]
+    dx = dy * gain[:, None]
+    dx -= mean_g
+    dx -= np.multiply(xhat, mean_g_xhat, out=dy_xhat)
+    dx *= inv_std
+    return dx
