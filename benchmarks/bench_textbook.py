@@ -44,7 +44,8 @@ def textbook_network(name, seed, epochs, dtype, standardize_target):
     from skdeeprnn import DeepRNNRegressor
 
     return DeepRNNRegressor(
-        **NETWORKS[name], cell="rnn", nonlinearity="tanh", pooling="last", init="uniform",
+        **NETWORKS[name], cell="rnn", nonlinearity="tanh", pooling="last", layer_norm=False,
+        init="uniform",
         solver="sgd", momentum=0.0, learning_rate_init=0.05, learning_rate="constant",
         batch_size=64, max_iter=epochs, alpha=0.0, shuffle=True, tol=0.0,
         n_iter_no_change=epochs, clip_grad_norm=None, dtype=dtype,
