@@ -173,13 +173,15 @@ def test_ctrl_c_stops_after_the_current_minibatch(Estimator, monkeypatch):
     # 120 samples in batches of 40: three minibatches per epoch; interrupt in epoch 3
     calls = _interrupt_at_call(monkeypatch, 8)
     est = Estimator(**SMALL, batch_size=40, max_iter=50)
+    # Python's default handler, or SIG_IGN in a process started in the background
+    handler_before = signal.getsignal(signal.SIGINT)
     with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) after 2 complete"):
         assert est.fit(X_SEQ, y) is est
     assert len(calls) == 8  # the interrupted minibatch was finished, no other was started
     assert est.n_iter_ == 2
     assert est.t_ == 2 * 120 + 80
     assert np.all(np.isfinite(est.predict(X_SEQ)))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before  # fit puts it back
 
 
 def test_ctrl_c_during_partial_fit_returns_after_the_minibatch(monkeypatch):
