@@ -924,12 +924,13 @@ PARAMETERS_DOC = """
 
     pooling : {'last', 'mean', 'max'}, default='max'
         What the many-to-one head reads from the top layer: ``'last'`` its
-        state after the last step (PyTorch's ``h_n``; bidirectional: the
-        forward direction's last and the backward direction's first step),
-        ``'mean'`` or ``'max'`` its output averaged or maximised over the
-        steps, unit by unit. Ignored with ``return_sequences=True``. The
-        maximum lets every step reach the head directly, which trains much
-        better on long sequences than the last state alone (:ref:`defaults`).
+        output at the last step (bidirectional: the forward direction's last
+        and the backward direction's first step; without ``layer_norm`` the
+        state, PyTorch's ``h_n``), ``'mean'`` or ``'max'`` its output
+        averaged or maximised over the steps, unit by unit. Ignored with
+        ``return_sequences=True``. The maximum lets every step reach the head
+        directly, which trains much better on long sequences than the last
+        state alone (:ref:`defaults`).
 
         .. versionadded:: 0.2
 
