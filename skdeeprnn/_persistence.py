@@ -56,6 +56,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import DeepRNNClassifier, DeepRNNRegressor
+from ._estimators._dtypes import imported_dtype
 from ._version import __version__
 from .core import SGD, Adam, StackedRNN
 
@@ -549,9 +550,10 @@ def load_npz(file):
     arch = est._architecture(n_features, n_outputs)
     # _initialize sets every fitted attribute a first fit sets; its random draws are
     # replaced below, and come from a throw-away generator, not the user's
-    est._initialize(arch, np.random.RandomState(0))
+    dtype = imported_dtype(est.dtype, reader.array("weights/head.weight", "f", ndim=2).dtype)
+    est._initialize(arch, np.random.RandomState(0), dtype)
     est.network_ = StackedRNN(arch)
-    est._theta = _weights(reader, est.network_, np.dtype(est.dtype))
+    est._theta = _weights(reader, est.network_, dtype)
     est.n_features_in_ = n_timesteps
     est.n_features_per_step_ = n_features
     if reader.has("feature_names_in_"):

@@ -294,7 +294,7 @@ def test_float32_integer_weights_equal_repetition_to_float32_precision(Estimator
     """tests/test_common.py checks this to 1e-7 in float64; float32 rounds at about 1e-7."""
     w = np.random.RandomState(3).randint(0, 3, size=120)
     y = Y_FIRST if Estimator is DeepRNNClassifier else Y_SUM
-    kw = dict(hidden_size=4, max_iter=20, batch_size=1000, random_state=0)
+    kw = dict(hidden_size=4, max_iter=20, batch_size=1000, random_state=0, dtype="float32")
     with _warnings_ignored():
         weighted = Estimator(**kw).fit(X_SEQ, y, sample_weight=w)
         repeated = Estimator(**kw).fit(np.repeat(X_SEQ, w, axis=0), np.repeat(y, w))
@@ -302,6 +302,30 @@ def test_float32_integer_weights_equal_repetition_to_float32_precision(Estimator
     out = "predict_proba" if Estimator is DeepRNNClassifier else "predict"
     np.testing.assert_allclose(getattr(weighted, out)(X_SEQ), getattr(repeated, out)(X_SEQ),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", [DeepRNNClassifier, DeepRNNRegressor])
+def test_auto_dtype_is_float64_on_small_data_and_float32_above(Estimator):
+    from skdeeprnn._estimators._dtypes import AUTO_FLOAT64_STEPS
+
+    y = Y_FIRST if Estimator is DeepRNNClassifier else Y_SUM
+    T = X_SEQ.shape[1]
+    n_small = AUTO_FLOAT64_STEPS // T  # the largest data set still trained in float64
+    with _warnings_ignored():
+        small = Estimator(hidden_size=3, max_iter=1, random_state=0).fit(X_SEQ[:n_small],
+                                                                         y[:n_small])
+        large = Estimator(hidden_size=3, max_iter=1, random_state=0).fit(
+            np.tile(X_SEQ, (2, 1, 1))[: n_small + 1], np.tile(y, 2)[: n_small + 1])
+        pinned = Estimator(hidden_size=3, max_iter=1, dtype="float32").fit(X_SEQ[:10], y[:10])
+    assert (small.dtype_, large.dtype_, pinned.dtype_) == (np.float64, np.float32, np.float32)
+    assert small.get_params()["dtype"] == "auto"
+    # the chosen dtype stays: later fits with warm_start and partial_fit keep the weights'
+    small.set_params(warm_start=True, max_iter=1)
+    with _warnings_ignored():
+        small.fit(np.tile(X_SEQ, (3, 1, 1)), np.tile(y, 3))
+    assert small.dtype_ == np.float64
+    assert small.predict(X_SEQ).dtype == (np.float64 if Estimator is DeepRNNRegressor
+                                          else y.dtype)
 
 
 def test_dropout_needs_a_stochastic_solver():

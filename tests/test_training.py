@@ -33,8 +33,9 @@ def memory_task(n, T=12, seed=0):
 
 # ------------------------------------------------------------------ pieces
 def test_auto_batch_size_rule():
-    sizes = (5, 20, 64, 200, 256, 1000, 3200, 10_000, 35_040, 50_000, 200_000)
-    assert [auto_batch_size(n) for n in sizes] == [5, 8, 8, 25, 32, 32, 32, 100, 350, 500, 1024]
+    sizes = (5, 20, 31, 32, 64, 200, 256, 1000, 3200, 10_000, 35_040, 50_000, 200_000)
+    assert [auto_batch_size(n) for n in sizes] == [5, 20, 31, 8, 8, 25, 32, 32, 32, 100, 350,
+                                                   500, 1024]
 
 
 def test_constant_prediction_loss_known_values():

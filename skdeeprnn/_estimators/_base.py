@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
 from . import _interop
+from ._dtypes import DTYPES, resolve_dtype
 from ._sequences import (
     batches,
     observed_of,
@@ -40,9 +41,6 @@ from ._training import (
     progress_line,
     warn_caller,
 )
-
-_DTYPES = {"float64": np.float64, "float32": np.float32}
-
 
 # Inputs whose root mean square exceeds this saturate the cells' tanh and sigmoids
 UNSCALED_RMS = 10.0
@@ -112,7 +110,7 @@ class BaseDeepRNN(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "dtype": [StrOptions(set(_DTYPES))],
+        "dtype": [StrOptions({"auto", *DTYPES})],
     }
 
     def __init__(
@@ -153,7 +151,7 @@ class BaseDeepRNN(BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float32",
+        dtype="auto",
     ):
         self.num_layers = num_layers
         self.hidden_size = hidden_size
@@ -213,6 +211,12 @@ class BaseDeepRNN(BaseEstimator):
         """
         check_is_fitted(self, "network_")
         return self.network_.layout.views(self._theta)
+
+    @property
+    def dtype_(self):
+        """numpy.dtype: the precision of the fitted weights (``dtype='auto'``'s choice)."""
+        check_is_fitted(self, "network_")
+        return self._theta.dtype
 
     # ------------------------------------------------------------ pickling
     def __getstate__(self):
@@ -349,19 +353,18 @@ class BaseDeepRNN(BaseEstimator):
             )
         return sizes
 
-    def _validate_X(self, X, reset):
-        """Validate ``X`` and return it as ``(n, T, d)`` in the model's dtype.
+    def _validate_X(self, X):
+        """Validate ``X`` for a fitted model; return it as ``(n, T, d)`` in the model's dtype.
 
         A list of sequences becomes a NaN-padded array (padded to the fitted
         length when it is shorter); missing steps are checked.
         """
-        dtype = _DTYPES[self.dtype]
-        X = pad_sequences(X, dtype, None if reset else getattr(self, "n_features_in_", None))
-        if not reset:
-            self._check_n_timesteps(X)
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype,
+        dtype = self._theta.dtype
+        X = pad_sequences(X, dtype, getattr(self, "n_features_in_", None))
+        self._check_n_timesteps(X)
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=dtype,
                           ensure_all_finite=False)
-        X = self._as_3d(X, reset)
+        X = self._as_3d(X, reset=False)
         observed_steps(X)
         return X
 
@@ -403,8 +406,16 @@ class BaseDeepRNN(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        dtype = _DTYPES[self.dtype]
-        X = pad_sequences(X, dtype, None if reset else getattr(self, "n_features_in_", None))
+        # a first fit with dtype='auto' validates in float64 (float32 input stays float32)
+        # and casts once the size is known; later fits keep the fitted dtype
+        if not reset:
+            dtype = self._theta.dtype
+        elif self.dtype == "auto":
+            dtype = (np.float64, np.float32)
+        else:
+            dtype = DTYPES[self.dtype]
+        X = pad_sequences(X, np.float64 if isinstance(dtype, tuple) else dtype,
+                          None if reset else getattr(self, "n_features_in_", None))
         if not reset:
             self._check_n_timesteps(X)
         if self.return_sequences:
@@ -425,6 +436,8 @@ class BaseDeepRNN(BaseEstimator):
         X = self._as_3d(X, reset)
         if X.shape[0] == 0:
             raise ValueError("X has 0 samples; at least 1 is required.")
+        if reset:
+            X = X.astype(resolve_dtype(self.dtype, X.shape[0], X.shape[1]), copy=False)
         observed = observed_steps(X)
         if self.return_sequences and observed is not None:
             # the targets of missing steps are never read: give them a valid value
@@ -486,10 +499,10 @@ class BaseDeepRNN(BaseEstimator):
             pooling=self.pooling,
         )
 
-    def _initialize(self, arch, rng):
+    def _initialize(self, arch, rng, dtype):
         self.network_ = StackedRNN(arch)
         self._theta = self.network_.init_params(
-            rng, dtype=_DTYPES[self.dtype], init=self.init, forget_bias=self._forget_bias()
+            rng, dtype=dtype, init=self.init, forget_bias=self._forget_bias()
         )
         self._optimizer = None
         self.n_iter_ = 0
@@ -527,7 +540,7 @@ class BaseDeepRNN(BaseEstimator):
 
     def _predict_scores(self, X):
         check_is_fitted(self, "network_")
-        return self._scores(self._validate_X(X, reset=False))
+        return self._scores(self._validate_X(X))
 
     # ---------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental, classes=None):
@@ -555,11 +568,11 @@ class BaseDeepRNN(BaseEstimator):
             weights, step_weight = split_step_weights(sample_weight, observed)
         Y = self._encode_targets(
             y, sample_weight if step_weight is None else weights[:, None] * step_weight,
-            first=first, classes=classes)
+            first=first, classes=classes, dtype=X.dtype)
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)
-            self._initialize(arch, rng)
+            self._initialize(arch, rng, X.dtype)
             self._rng = rng
         elif arch != self.network_.arch:
             raise ValueError(
@@ -568,8 +581,7 @@ class BaseDeepRNN(BaseEstimator):
             )
         elif not incremental:
             self._rng = check_random_state(self.random_state)
-        dtype = _DTYPES[self.dtype]
-        Y = Y.astype(dtype, copy=False)
+        Y = Y.astype(X.dtype, copy=False)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, weights, step_weight, observed)
         else:
@@ -959,12 +971,17 @@ PARAMETERS_DOC = """
 
     batch_size : int or 'auto', default='auto'
         Minibatch size of the stochastic solvers, clipped to the number of
-        samples. ``'auto'`` gives small data sets at least eight updates per
-        epoch and large ones about a hundred: ``n // 8`` between 8 and 32
-        sequences, and ``n // 100`` (at most 1,024) above 3,200 sequences.
+        samples. ``'auto'`` trains on all of fewer than 32 sequences at once,
+        gives other small data sets several updates per epoch and large ones
+        about a hundred: ``n // 8`` between 8 and 32 sequences, and
+        ``n // 100`` (at most 1,024) above 3,200 sequences.
 
         .. versionchanged:: 0.2
            ``'auto'`` was ``min(200, n_samples)``.
+
+        .. versionchanged:: 0.3
+           Fewer than 32 sequences train as one batch (they had batches of
+           8), so that integer sample weights equal repeated samples.
 
     learning_rate_init : float, default=0.01
         Initial step size of ``'sgd'`` and ``'adam'``.
@@ -1055,13 +1072,23 @@ PARAMETERS_DOC = """
         .. versionchanged:: 0.2
            The default changed from None to 1.0.
 
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the weights and of the computation; float32 (PyTorch's
-        default too) is about twice as fast. Predictions and probabilities
-        are float64 whichever is chosen.
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        Precision of the weights and of the computation. float32 (PyTorch's
+        default too) trains up to about twice as fast on large data; float64
+        gives results independent, to about 1e-15, of how sequences are
+        batched and of the BLAS thread count (:ref:`reproducibility`).
+        ``'auto'`` trains in float64 when the training data hold at most
+        1,000 time steps (``n_samples * n_timesteps``), where an epoch takes
+        milliseconds and float32 saves little, and in float32 above; the
+        choice is made at the first fit and kept by ``warm_start`` and
+        ``partial_fit`` (``dtype_``). Predictions and probabilities are
+        float64 whichever is chosen.
 
         .. versionchanged:: 0.2
            The default changed from 'float64' to 'float32'.
+
+        .. versionchanged:: 0.3
+           The default changed from 'float32' to 'auto'.
 """
 
 ATTRIBUTES_DOC = """
@@ -1082,6 +1109,9 @@ ATTRIBUTES_DOC = """
 
     n_iter_ : int
         Epochs run (``'lbfgs'``: iterations).
+
+    dtype_ : numpy.dtype
+        Precision of the fitted weights: ``dtype``, or what ``'auto'`` chose.
 
     t_ : int
         Training samples seen.

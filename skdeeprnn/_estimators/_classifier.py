@@ -115,7 +115,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float32",
+        dtype="auto",
         class_weight=None,
     ):
         super().__init__(
@@ -146,7 +146,7 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
             return "softmax_cross_entropy"
         return "sigmoid_log_loss"
 
-    def _encode_targets(self, y, sample_weight, first, classes=None):
+    def _encode_targets(self, y, sample_weight, first, classes=None, dtype=None):
         """One-hot (multiclass) or 0/1 columns (binary, multilabel) for the loss."""
         y = np.asarray(y)
         if self.return_sequences:

@@ -38,6 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..core import StackedRNN
+from ._dtypes import imported_dtype
 
 _MODES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -401,13 +402,14 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     params["head.weight"] = weight
     if bias is not None:
         params["head.bias"] = bias
-    flat = network.layout.pack(params, np.dtype(estimator.dtype))
+    dtype = imported_dtype(estimator.dtype, tensors["head.weight"].dtype)
+    flat = network.layout.pack(params, dtype)
     if not np.all(np.isfinite(flat)):
         raise ValueError("state_dict contains NaN or infinite values.")
 
     # everything is checked: now set the fitted state, as a first fit does
     # (_initialize draws throw-away weights from its own generator, not the user's)
-    estimator._initialize(arch, np.random.RandomState(0))
+    estimator._initialize(arch, np.random.RandomState(0), dtype)
     estimator.network_ = network
     estimator._theta = flat
     estimator._rng = check_random_state(estimator.random_state)

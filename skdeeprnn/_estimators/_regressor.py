@@ -6,7 +6,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import column_or_1d
 
-from ._base import _DTYPES, ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._sequences import pad_targets
 
 # Largest target magnitude whose standardised predictions stay finite when decoded
@@ -64,7 +64,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         n_iter_no_change=10,
         max_fun=15000,
         clip_grad_norm=1.0,
-        dtype="float32",
+        dtype="auto",
         standardize_target=True,
     ):
         super().__init__(
@@ -92,8 +92,11 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         tags.regressor_tags.poor_score = True
         return tags
 
-    def _encode_targets(self, y, sample_weight, first, classes=None):
-        """Scale ``y`` to zero (weighted) mean and unit variance per output."""
+    def _encode_targets(self, y, sample_weight, first, classes=None, dtype=np.float64):
+        """Scale ``y`` to zero (weighted) mean and unit variance per output.
+
+        ``dtype`` is the precision the model trains in.
+        """
         y = self._numeric_target(y)
         if self.return_sequences:
             if y.ndim not in (2, 3):
@@ -103,7 +106,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
             Y = y[:, np.newaxis] if y.ndim == 1 else y
-        self._check_target_range(Y)
+        self._check_target_range(Y, dtype)
         if first and not self.standardize_target:
             self._y_ndim = y.ndim
             self._y_mean = np.zeros(Y.shape[-1])
@@ -134,14 +137,14 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             )
         return (Y - self._y_mean) / self._y_scale
 
-    def _check_target_range(self, Y):
-        """Refuse targets so large that the loss or the predictions would overflow."""
+    def _check_target_range(self, Y, dtype):
+        """Refuse targets so large that the loss or the predictions would overflow in ``dtype``."""
         top = float(np.abs(Y).max()) if Y.size else 0.0
         if self.standardize_target:
             limit, what = MAX_STANDARDIZED_TARGET, "the predictions"
         else:
-            limit = float(np.sqrt(np.finfo(_DTYPES[self.dtype]).max)) / 1e3
-            limit, what = float(f"{limit:.1e}"), f"the squared error in {self.dtype}"
+            limit = float(np.sqrt(np.finfo(dtype).max)) / 1e3
+            limit, what = float(f"{limit:.1e}"), f"the squared error in {np.dtype(dtype).name}"
         if top > limit:
             raise ValueError(
                 f"y has values of magnitude up to {top:.3g}, beyond {limit:.3g}: {what} would "

@@ -25,15 +25,26 @@ PLATEAU_SHARE = 0.9
 MIN_LEARNING_RATE_SHARE = 1e-2
 
 
+# Below this many training sequences, batch_size='auto' trains on all of them at once.
+FULL_BATCH_BELOW = 32
+
+
 def auto_batch_size(n):
     """Return the minibatch size of ``batch_size='auto'`` for ``n`` training sequences.
 
-    An eighth of the data between 8 and 32 sequences, so that small data sets
-    get at least eight updates per epoch; above 3,200 sequences the batch
+    All of them below :data:`FULL_BATCH_BELOW` sequences: the gradient is then
+    the full objective's, so weighting a sequence by an integer and repeating it
+    train the same model (scikit-learn's sample-weight check), and on five UCR
+    sets cut to 20-30 sequences the test accuracy matched that of batches of 8
+    (0.876 against 0.881, 3 seeds; ``docs/user_guide/defaults.rst``). From 32
+    sequences an eighth of the data between 8 and 32 sequences, so that small
+    data sets get several updates per epoch; above 3,200 sequences the batch
     grows to keep about 100 updates per epoch (up to 1,024), so that epochs of
-    large data sets stay short. Never more than ``n``.
+    large data sets stay short.
     """
-    return int(min(n, max(min(32, max(8, n // 8)), min(1024, n // 100))))
+    if n < FULL_BATCH_BELOW:
+        return int(n)
+    return int(max(min(32, max(8, n // 8)), min(1024, n // 100)))
 
 
 def constant_prediction_loss(loss_name, Y, sample_weight, step_weight=None):
