@@ -236,6 +236,72 @@ class BaseDeepRNN(BaseEstimator):
         super().__setstate__(state)
 
     # --------------------------------------------------------------- PyTorch
+    def to_torch(self):
+        """Return a PyTorch module that computes ``predict`` (or ``predict_proba``).
+
+        Every model the estimator can fit becomes a ``torch.nn.Module``: any
+        cell, stacked layers of different sizes, bidirectional layers, residual
+        connections, layer norm, every ``pooling``, ``return_sequences``, and
+        missing steps (all features NaN) with the estimator's semantics. Layer
+        ``k`` is ``module.layers[k]``: a one-layer ``nn.RNN`` / ``nn.LSTM`` /
+        ``nn.GRU`` (``batch_first=True``) as ``.rnn``, an ``nn.Linear`` skip
+        projection as ``.residual`` and an ``nn.LayerNorm`` as ``.norm`` where
+        the model has them; the output layer is the ``nn.Linear``
+        ``module.head``. The parameters are in the model's dtype.
+
+        The regressor's module returns the predictions in the target's units
+        (the target scaling is kept as float64 buffers ``target_mean`` and
+        ``target_scale``). The classifier's returns ``predict_proba`` (two
+        columns for binary targets), and its ``logits(x)`` the head's scores
+        for ``nn.CrossEntropyLoss`` or ``nn.BCEWithLogitsLoss``; labels stay
+        outside, in the module's ``classes_``. ``module.state_dict()`` loads
+        back with :meth:`from_torch_state_dict` and predicts identically.
+        torch is imported only when this is called. See the user guide's
+        PyTorch page for ``torch.export`` and ONNX.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            A ``DeepRNNRegressorModule`` or ``DeepRNNClassifierModule``, in
+            evaluation mode.
+
+        Raises
+        ------
+        ImportError
+            If torch is not installed.
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pytest
+        >>> torch = pytest.importorskip("torch")
+        >>> from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
+        >>> X = np.random.RandomState(0).normal(size=(30, 5, 2))
+        >>> reg = DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), max_iter=2,
+        ...                        dtype="float64").fit(X, np.arange(30.0))
+        >>> module = reg.to_torch()
+        >>> module.layers[0].rnn, module.head.weight.dtype
+        (GRU(2, 4, batch_first=True), torch.float64)
+        >>> with torch.no_grad():
+        ...     y = module(torch.from_numpy(X))
+        >>> y.shape, bool(np.allclose(y.numpy(), reg.predict(X), rtol=1e-10))
+        (torch.Size([30]), True)
+        >>> twin = DeepRNNRegressor(num_layers=2, hidden_size=(4, 3), dtype="float64")
+        >>> twin = twin.from_torch_state_dict(module.state_dict(), 2, 5)
+        >>> bool(np.array_equal(twin.predict(X), reg.predict(X)))
+        True
+        >>> clf = DeepRNNClassifier(hidden_size=3, max_iter=2).fit(X, X[:, -1, 0] > 0)
+        >>> with torch.no_grad():
+        ...     proba = clf.to_torch()(torch.from_numpy(X))
+        >>> bool(np.allclose(proba.numpy(), clf.predict_proba(X), rtol=1e-5, atol=1e-6))
+        True
+        """
+        from .._export._torch import to_torch
+
+        return to_torch(self)
+
     def to_torch_state_dict(self):
         """Export the fitted weights as a PyTorch ``state_dict`` of NumPy arrays.
 
