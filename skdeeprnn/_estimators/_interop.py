@@ -24,6 +24,13 @@ backward half at the first step):
   ``output.amax(dim=1)`` (over the steps of the batch-first output);
 - many-to-many (``return_sequences=True``): ``output`` at every step.
 
+A model of several layers with residual connections or layer norm, or with
+unequal hidden sizes, does not fit that layout: ``to_torch()`` builds a module
+for it (``skdeeprnn._export._torch``), whose ``state_dict`` keys
+(``layers.<k>.rnn.*``, ``layers.<k>.norm.*``, ``layers.<k>.residual.weight``,
+``head.*``, the regressor's ``target_mean`` and ``target_scale``)
+:func:`from_torch_state_dict` reads as well.
+
 Nothing here imports torch: the dictionaries hold NumPy arrays (convert with
 ``torch.from_numpy``), and the import accepts NumPy arrays or tensors.
 """
@@ -52,12 +59,24 @@ def _check_estimator(estimator):
         )
 
 
-def _check_equal_sizes(hidden_sizes):
+# what to do instead when the torch.nn.RNN/LSTM/GRU layout cannot hold a model
+_USE_TO_TORCH = (
+    "Use the estimator's to_torch() instead: its module holds every configuration the "
+    "estimators can fit."
+)
+_LOAD_MODULE_STATE = (
+    "Load the state_dict of the module the estimator's to_torch() builds instead (keys "
+    "'layers.<k>.rnn.*', 'layers.<k>.norm.*', 'layers.<k>.residual.weight', 'head.*'), which "
+    "holds every configuration."
+)
+
+
+def _check_equal_sizes(hidden_sizes, remedy=_USE_TO_TORCH):
     if len(set(hidden_sizes)) != 1:
         raise ValueError(
             f"PyTorch's nn.RNN/nn.LSTM/nn.GRU give every layer the same hidden size, but this "
             f"model's layers have hidden sizes {tuple(hidden_sizes)}; such a model cannot be "
-            "held by one torch recurrent module. Use one hidden_size for all layers."
+            f"held by one torch recurrent module. {remedy}"
         )
 
 
@@ -72,16 +91,15 @@ def _recurrent_names(arch):
     return names
 
 
-def _check_torch_can_hold(arch):
-    _check_equal_sizes(arch.hidden_sizes)
+def _check_torch_can_hold(arch, remedy=_USE_TO_TORCH):
+    _check_equal_sizes(arch.hidden_sizes, remedy)
     # one layer: residual adds nothing, and layer_norm is an nn.LayerNorm after the module
     if arch.num_layers > 1 and (arch.residual or arch.layer_norm):
         raise ValueError(
             "PyTorch's nn.RNN/nn.LSTM/nn.GRU have no residual connections or layer "
             f"normalisation between layers (residual={arch.residual}, layer_norm="
             f"{arch.layer_norm}); such a model of {arch.num_layers} layers cannot be held by "
-            "one torch recurrent module. Fit it with residual=False and layer_norm=False, or "
-            "with one layer (whose layer_norm exports as an nn.LayerNorm after the module)."
+            f"one torch recurrent module. {remedy}"
         )
 
 
@@ -90,6 +108,48 @@ def _norm_keys(arch):
     if not arch.layer_norm:
         return {}
     return {"norm.weight": "layer_norm_l0.weight", "norm.bias": "layer_norm_l0.bias"}
+
+
+def _module_dict_keys(arch):
+    """``nn.ModuleDict`` of ``rnn``, ``norm``, ``head``: keys → parameter names, in order."""
+    keys = OrderedDict((f"rnn.{name}", name) for name in _recurrent_names(arch))
+    keys.update(_norm_keys(arch))
+    keys["head.weight"] = "head.weight"
+    if arch.bias:
+        keys["head.bias"] = "head.bias"
+    return keys
+
+
+# the regressor module's target scaling: prediction = head(...) * target_scale + target_mean
+_TARGET_BUFFERS = ("target_mean", "target_scale")
+
+
+def _module_keys(arch):
+    """``to_torch()`` module keys → parameter names, in ``state_dict`` order (no buffers).
+
+    Layer ``k`` is ``layers.{k}``: a one-layer torch recurrent module ``rnn``
+    (so its tensors end in ``_l0``), the projection ``residual`` of a skip
+    connection that changes the width, and the layer norm ``norm``.
+    """
+    keys = OrderedDict()
+    for k in range(arch.num_layers):
+        for sfx in arch.directions:
+            for kind in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if arch.bias else ()):
+                keys[f"layers.{k}.rnn.{kind}_l0{sfx}"] = f"{kind}_l{k}{sfx}"
+        if arch.has_residual_projection(k):
+            keys[f"layers.{k}.residual.weight"] = f"residual_l{k}.weight"
+        if arch.layer_norm:
+            keys[f"layers.{k}.norm.weight"] = f"layer_norm_l{k}.weight"
+            keys[f"layers.{k}.norm.bias"] = f"layer_norm_l{k}.bias"
+    keys["head.weight"] = "head.weight"
+    if arch.bias:
+        keys["head.bias"] = "head.bias"
+    return keys
+
+
+def _is_module_state(tensors):
+    """Whether a ``state_dict`` comes from a ``to_torch()`` module (else: ``rnn.*`` keys)."""
+    return any(key.startswith("layers.") for key in tensors)
 
 
 def _kwargs_from_arch(arch):
@@ -294,21 +354,35 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     """Initialise an estimator from a PyTorch ``state_dict``, ready to predict and train on.
 
     The estimator's own parameters (``num_layers``, ``hidden_size``, ``cell``,
-    ``nonlinearity``, ``bias``, ``bidirectional``, ``return_sequences``,
-    ``dropout``, ``dtype``, ...) describe the architecture; the dictionary must
-    hold exactly its tensors, under the keys :func:`to_torch_state_dict`
-    produces (``rnn.<torch name>``, ``head.weight``, ``head.bias``: the keys
-    of ``nn.ModuleDict({"rnn": rnn, "head": head}).state_dict()``; with
-    ``layer_norm=True`` also ``norm.weight`` and ``norm.bias`` of an
-    ``nn.LayerNorm`` between them). The number of outputs is read from
-    ``head.weight``.
+    ``nonlinearity``, ``bias``, ``bidirectional``, ``residual``,
+    ``layer_norm``, ``return_sequences``, ``dropout``, ``dtype``, ...)
+    describe the architecture; the dictionary must hold exactly its tensors,
+    in one of two layouts, told apart by their keys:
 
-    Afterwards ``predict`` equals the torch modules' output (see the module
-    docstring for what the head reads), and ``partial_fit``, or ``fit`` with
+    - the ``state_dict()`` of the module the estimator's ``to_torch()``
+      builds, which holds every architecture: ``layers.<k>.rnn.<torch name>``
+      (a one-layer torch recurrent module per layer, so its names end in
+      ``_l0``), ``layers.<k>.residual.weight`` where a skip connection
+      changes the width, ``layers.<k>.norm.weight`` / ``.bias``,
+      ``head.weight`` / ``head.bias`` and, for the regressor, the float64
+      buffers ``target_mean`` and ``target_scale``, which become its target
+      scaling: the estimator then predicts exactly as the model that was
+      exported;
+    - the keys :func:`to_torch_state_dict` produces (``rnn.<torch name>``,
+      ``head.weight``, ``head.bias``: the keys of ``nn.ModuleDict({"rnn":
+      rnn, "head": head}).state_dict()``; with ``layer_norm=True`` also
+      ``norm.weight`` and ``norm.bias`` of an ``nn.LayerNorm`` between them),
+      for the architectures one torch recurrent module holds. A regressor
+      gets the identity target scaling (mean 0, scale 1): the head's outputs
+      are the predictions, and further training works in the units of ``y``.
+
+    The number of outputs is read from ``head.weight``. Afterwards
+    ``predict`` equals the torch modules' output (see the module docstring
+    for what the head reads), and ``partial_fit``, or ``fit`` with
     ``warm_start=True``, continues training from these weights with a fresh
-    optimizer. A regressor gets the identity target scaling (mean 0, scale 1):
-    the head's outputs are the predictions, and further training works in
-    the units of ``y``.
+    optimizer. A regressor whose ``y`` had one output gives predictions of
+    shape ``(n_samples,)`` (``(n_samples, n_timesteps)`` with
+    ``return_sequences``).
 
     Parameters
     ----------
@@ -317,7 +391,8 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     state_dict : mapping of str to ndarray or torch.Tensor
         The weights.
     n_features_per_step : int
-        Features per time step (checked against ``rnn.weight_ih_l0``).
+        Features per time step (checked against the first layer's
+        ``weight_ih_l0``).
     n_timesteps : int
         Time steps of the sequences the estimator will accept
         (``n_features_in_``, as scikit-learn defines it).
@@ -339,7 +414,9 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     ------
     ValueError
         If keys are missing or unexpected, a shape does not match the
-        estimator's architecture, the hidden sizes are unequal, or a
+        estimator's architecture, the ``rnn.*`` layout cannot hold it
+        (unequal hidden sizes; residual or layer norm between layers), the
+        target buffers are not finite or not positive scales, or a
         classifier's ``classes`` do not fit the head. The estimator is left
         unchanged.
     """
@@ -359,46 +436,59 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     if n_outputs < 1:
         raise ValueError("head.weight has 0 outputs.")
     arch = estimator._architecture(n_features_per_step, n_outputs)
-    _check_torch_can_hold(arch)
-
-    norm_keys = _norm_keys(arch)
-    expected = [f"rnn.{name}" for name in _recurrent_names(arch)] + list(norm_keys)
-    expected.append("head.weight")
-    if arch.bias:
-        expected.append("head.bias")
+    if _is_module_state(tensors):
+        keys = _module_keys(arch)
+        buffers = () if classifier else _TARGET_BUFFERS
+    else:
+        _check_torch_can_hold(arch, _LOAD_MODULE_STATE)
+        keys = _module_dict_keys(arch)
+        buffers = ()
+    expected = list(keys) + list(buffers)
     missing = [key for key in expected if key not in tensors]
     unexpected = [key for key in tensors if key not in expected]
     if missing or unexpected:
         raise ValueError(
             f"state_dict does not match the estimator's architecture "
-            f"({_MODES[arch.cell]}, num_layers={arch.num_layers}, bias={arch.bias}, "
-            f"bidirectional={arch.bidirectional}, layer_norm={arch.layer_norm}): missing keys "
+            f"({_MODES[arch.cell]}, num_layers={arch.num_layers}, hidden sizes "
+            f"{arch.hidden_sizes}, bias={arch.bias}, bidirectional={arch.bidirectional}, "
+            f"residual={arch.residual}, layer_norm={arch.layer_norm}): missing keys "
             f"{missing}, unexpected keys {unexpected}."
         )
     network = StackedRNN(arch)
     shapes = network.layout.shapes
-    w_ih = tensors["rnn.weight_ih_l0"]
+    first = next(iter(keys))  # the first layer's weight_ih
+    w_ih = tensors[first]
     if w_ih.ndim == 2 and w_ih.shape[1] != n_features_per_step:
         raise ValueError(
-            f"n_features_per_step={n_features_per_step}, but rnn.weight_ih_l0 has shape "
+            f"n_features_per_step={n_features_per_step}, but {first} has shape "
             f"{w_ih.shape}: the torch module reads {w_ih.shape[1]} features per step."
         )
-    for key in expected:
-        name = key[len("rnn."):] if key.startswith("rnn.") else norm_keys.get(key, key)
+    for key, name in keys.items():
         if tensors[key].shape != shapes[name]:
             raise ValueError(
                 f"{key} has shape {tensors[key].shape}, but the estimator's architecture "
                 f"({arch.cell}, hidden sizes {arch.hidden_sizes}, bidirectional="
                 f"{arch.bidirectional}) needs {shapes[name]}."
             )
+    for key in buffers:
+        value = tensors[key]
+        if value.shape != (n_outputs,) or not np.all(np.isfinite(value)):
+            raise ValueError(
+                f"{key} must hold {n_outputs} finite value(s), one per output of the head; "
+                f"got {value!r}."
+            )
+    if buffers and not np.all(tensors["target_scale"] > 0):
+        raise ValueError(
+            f"target_scale must be positive (a standard deviation), got "
+            f"{tensors['target_scale']!r}."
+        )
 
     weight, bias = tensors["head.weight"], tensors.get("head.bias")
     if classifier:
         lb, weight, bias = _classifier_head(weight, bias, classes, multilabel)
         arch = estimator._architecture(n_features_per_step, weight.shape[0])
         network = StackedRNN(arch)
-    params = {key[len("rnn."):]: value for key, value in tensors.items() if key.startswith("rnn.")}
-    params.update((name, tensors[key]) for key, name in norm_keys.items())
+    params = {name: tensors[key] for key, name in keys.items()}
     params["head.weight"] = weight
     if bias is not None:
         params["head.bias"] = bias
@@ -423,7 +513,11 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
         estimator.classes_ = lb.classes_
     else:
         k = arch.output_size
-        estimator._y_mean = np.zeros(k)
-        estimator._y_scale = np.ones(k)
+        if buffers:  # the module's target scaling, exactly
+            estimator._y_mean = tensors["target_mean"].astype(np.float64)
+            estimator._y_scale = tensors["target_scale"].astype(np.float64)
+        else:
+            estimator._y_mean = np.zeros(k)
+            estimator._y_scale = np.ones(k)
         estimator._y_ndim = (1 if k == 1 else 2) + int(arch.return_sequences)
     return estimator
