@@ -4,11 +4,17 @@ from ._estimators import DeepRNNClassifier, DeepRNNRegressor
 from ._export import register_skl2onnx_converters, to_onnx
 from ._persistence import load_npz, save_npz
 from ._version import __version__
-from .preprocessing import SequenceStandardScaler, SlidingWindowTransformer, make_windows
+from .preprocessing import (
+    LagsToSequences,
+    SequenceStandardScaler,
+    SlidingWindowTransformer,
+    make_windows,
+)
 
 __all__ = [
     "DeepRNNClassifier",
     "DeepRNNRegressor",
+    "LagsToSequences",
     "SequenceStandardScaler",
     "SlidingWindowTransformer",
     "__version__",
