@@ -16,9 +16,14 @@ Each side runs in its own fresh subprocess per configuration and dtype (torch's
 OpenMP threads and NumPy's OpenBLAS threads slow each other down by orders of
 magnitude when both live in one process on a small machine; see the README).
 
+A third side, onnxruntime, predicts with our fitted model exported by
+``skdeeprnn.to_onnx`` (saved by our worker, loaded by its own subprocess; no
+training), when onnx and onnxruntime are installed.
+
 Printed: seconds per epoch (total / epochs, and the median of the epochs after
 the first), prediction throughput (the whole training set in batches of 1024,
-best of 3), peak training memory (growth of the peak RSS during a tiny
+best of 3), the latency of predicting one sequence per call (mean of 100
+calls, best of 3), peak training memory (growth of the peak RSS during a tiny
 warm-up fit and the timed training over the RSS after imports and data),
 and our achieved GFLOP/s against a large GEMM measured in the same run.
 
@@ -36,6 +41,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -53,6 +59,7 @@ from _common import (  # noqa: E402
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 PRED_BATCH = 1024
+LATENCY_CALLS = 100
 LEARNING_RATE = 1e-3
 
 
@@ -189,6 +196,12 @@ def predict_ours(est, X):
         est.predict(X[s : s + PRED_BATCH])
 
 
+def latency_ours(est, X):
+    for i in range(LATENCY_CALLS):
+        i %= X.shape[0]
+        est.predict(X[i : i + 1])
+
+
 # ----------------------------------------------------------------------------- torch
 def make_torch(cfg, dtype_name, seed=0):
     import torch
@@ -260,6 +273,67 @@ def predict_torch(model, Xt):
             model(Xt[s : s + PRED_BATCH])
 
 
+def latency_torch(model, Xt):
+    import torch
+
+    with torch.no_grad():
+        for i in range(LATENCY_CALLS):
+            i %= Xt.shape[0]
+            model(Xt[i : i + 1])
+
+
+# ----------------------------------------------------------------------------- onnxruntime
+def onnx_path(onnx_dir, cfg, dtype_name):
+    return os.path.join(onnx_dir, f"{cfg.name}-{cfg.n}-{dtype_name}.onnx")
+
+
+def save_onnx(est, path):
+    """Export our fitted model for the onnxruntime side; False when onnx is missing."""
+    try:
+        from skdeeprnn import to_onnx
+
+        model = to_onnx(est)
+    except ImportError:
+        return False
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    return True
+
+
+def onnx_session(path, threads):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def predict_onnx(session, X):
+    for s in range(0, X.shape[0], PRED_BATCH):
+        session.run(None, {"X": X[s : s + PRED_BATCH]})
+
+
+def latency_onnx(session, X):
+    for i in range(LATENCY_CALLS):
+        i %= X.shape[0]
+        session.run(None, {"X": X[i : i + 1]})
+
+
+def measure_onnx(cfg, dtype_name, pred_repeats, threads, onnx_dir):
+    """Prediction only, with the model our worker exported; None if it did not."""
+    path = onnx_path(onnx_dir, cfg, dtype_name)
+    if not os.path.exists(path):
+        return None
+    X, _ = make_data(cfg, np.dtype(dtype_name))
+    session = onnx_session(path, threads)
+    return {
+        "pred_seq_s": cfg.n / best_time(lambda: predict_onnx(session, X), pred_repeats),
+        "latency_ms": 1e3 * best_time(lambda: latency_onnx(session, X), pred_repeats)
+        / LATENCY_CALLS,
+    }
+
+
 # ----------------------------------------------------------------------------- measuring
 def best_time(fn, repeats):
     fn()  # warm-up
@@ -282,7 +356,7 @@ def warm_up_torch(cfg, dtype_name, X, y):
     train_torch(make_torch(cfg, dtype_name, seed=1), Xt, Yt, cfg.batch, 1)
 
 
-def measure_side(side, cfg, dtype_name, pred_repeats):
+def measure_side(side, cfg, dtype_name, pred_repeats, onnx_dir=None):
     """Train and predict with one side; return a dict of timings and the training peak memory.
 
     Memory: after imports and data creation (for torch: the tensors, sharing
@@ -322,17 +396,31 @@ def measure_side(side, cfg, dtype_name, pred_repeats):
                              if epoch_times else None)
     if side == "ours":
         res["pred_seq_s"] = cfg.n / best_time(lambda: predict_ours(est, X), pred_repeats)
+        latency = best_time(lambda: latency_ours(est, X), pred_repeats)
+        if onnx_dir:
+            save_onnx(est, onnx_path(onnx_dir, cfg, dtype_name))
     else:
         model.eval()
         res["pred_seq_s"] = cfg.n / best_time(lambda: predict_torch(model, Xt), pred_repeats)
+        latency = best_time(lambda: latency_torch(model, Xt), pred_repeats)
+    res["latency_ms"] = 1e3 * latency / LATENCY_CALLS
     return res
 
 
-def worker(side, jobs, threads, pred_repeats):
+def worker(side, jobs, threads, pred_repeats, onnx_dir):
     """Body of a measuring subprocess: run ``jobs`` [(cfg, dtype)] for one side, print JSON."""
     from threadpoolctl import threadpool_limits
 
     info = None
+    if side == "onnx":  # its own thread pool, intra_op_num_threads=threads
+        import onnx
+        import onnxruntime
+
+        info = (f"onnxruntime {onnxruntime.__version__} (CPUExecutionProvider, "
+                f"intra_op_num_threads={threads}), onnx {onnx.__version__}")
+        results = [measure_onnx(cfg, d, pred_repeats, threads, onnx_dir) for cfg, d in jobs]
+        print(json.dumps({"info": info, "results": results}))
+        return
     if side == "torch":
         import torch
 
@@ -348,7 +436,7 @@ def worker(side, jobs, threads, pred_repeats):
     for cfg, dtype_name in jobs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out.append(measure_side(side, cfg, dtype_name, pred_repeats))
+            out.append(measure_side(side, cfg, dtype_name, pred_repeats, onnx_dir))
         gc.collect()
     print(json.dumps({"info": info, "results": out}))
 
@@ -358,6 +446,8 @@ def run_worker(side, jobs, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", side,
            "--_jobs-json", json.dumps([[asdict(c), d] for c, d in jobs]),
            "--threads", str(args.threads), "--pred-repeats", str(args.pred_repeats)]
+    if args._onnx_dir:
+        cmd += ["--_onnx-dir", args._onnx_dir]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         names = ", ".join(f"{c.name} {d}" for c, d in jobs)
@@ -383,10 +473,11 @@ def print_tables(results, use_torch):
     print("\n## Training and prediction, ours vs PyTorch CPU\n")
     print("s/epoch = total training seconds / epochs (ours: the whole `fit`, including input "
           "validation and target scaling). ratio = ours / torch (lower is better for "
-          "time); pred ratio = ours / torch throughput (higher is better).\n")
+          "time); pred ratio = ours / torch throughput (higher is better). onnx = our fitted "
+          "model exported by skdeeprnn.to_onnx, run by onnxruntime (n/a: not installed).\n")
     head = ["config", "dtype", "ours s/epoch", "torch s/epoch", "ratio", "ours pred seq/s",
-            "torch pred seq/s", "pred ratio", "ours peak MB", "torch peak MB", "ours GFLOP/s",
-            "% of GEMM peak"]
+            "torch pred seq/s", "onnx pred seq/s", "pred ratio", "ours peak MB", "torch peak MB",
+            "ours GFLOP/s", "% of GEMM peak"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:
@@ -394,6 +485,7 @@ def print_tables(results, use_torch):
             r["config"], r["dtype"], fmt(r["ours_s_epoch"]), fmt(r.get("torch_s_epoch")),
             fmt(ratio(r["ours_s_epoch"], r.get("torch_s_epoch")), ".2f"),
             fmt(r["ours_pred_seq_s"], ",.0f"), fmt(r.get("torch_pred_seq_s"), ",.0f"),
+            fmt(r.get("onnx_pred_seq_s"), ",.0f"),
             fmt(ratio(r["ours_pred_seq_s"], r.get("torch_pred_seq_s")), ".2f"),
             fmt(r.get("ours_peak_mb"), ".1f"), fmt(r.get("torch_peak_mb"), ".1f"),
             fmt(r["ours_gflops"], ".2f"), fmt(r["ours_pct_gemm"], ".1f"),
@@ -436,6 +528,29 @@ def print_tables(results, use_torch):
             print(f"| {name} | {fmt(t_q, '.2f')} | {fmt(p_q, '.2f')} |")
     if use_torch:
         print_targets(results, pairs)
+
+
+def print_onnx_table(results):
+    """Serving: onnxruntime against predict (and torch), in batches of 1024 and one at a time."""
+    print("\n## Serving with onnxruntime\n")
+    print("pred seq/s: sequences per second in batches of 1024 (as above); 1-seq ms: "
+          "milliseconds per call predicting one sequence (mean of "
+          f"{LATENCY_CALLS} calls, best of the passes). onnx / ours > 1: onnxruntime serves "
+          "faster.\n")
+    head = ["config", "dtype", "ours pred seq/s", "onnx pred seq/s", "onnx / ours",
+            "ours 1-seq ms", "torch 1-seq ms", "onnx 1-seq ms", "onnx / ours 1-seq"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in results:
+        row = [
+            r["config"], r["dtype"], fmt(r["ours_pred_seq_s"], ",.0f"),
+            fmt(r.get("onnx_pred_seq_s"), ",.0f"),
+            fmt(ratio(r.get("onnx_pred_seq_s"), r["ours_pred_seq_s"]), ".2f"),
+            fmt(r.get("ours_latency_ms"), ".3f"), fmt(r.get("torch_latency_ms"), ".3f"),
+            fmt(r.get("onnx_latency_ms"), ".3f"),
+            fmt(ratio(r.get("ours_latency_ms"), r.get("onnx_latency_ms")), ".2f"),
+        ]
+        print("| " + " | ".join(row) + " |")
 
 
 def print_targets(results, pairs):
@@ -494,6 +609,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads (threadpoolctl) and torch.set_num_threads (default 2)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    p.add_argument("--no-onnx", action="store_true",
+                   help="skip onnxruntime even if onnx and onnxruntime are installed")
     p.add_argument("--pred-repeats", type=int, default=3,
                    help="prediction timing: best of this many passes (default 3)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
@@ -502,7 +619,8 @@ def parse_args(argv=None):
     p.add_argument("--quiet-threshold", type=float, default=0.1,
                    help="share of the CPUs other processes may use (default 0.1)")
     p.add_argument("--json", default=None, help="also write the raw results to this file")
-    p.add_argument("--_worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--_worker", choices=["ours", "torch", "onnx"], help=argparse.SUPPRESS)
+    p.add_argument("--_onnx-dir", default=None, help=argparse.SUPPRESS)
     p.add_argument("--_jobs-json", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -520,7 +638,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args._worker:
         jobs = [(Config(**c), d) for c, d in json.loads(args._jobs_json)]
-        worker(args._worker, jobs, args.threads, args.pred_repeats)
+        worker(args._worker, jobs, args.threads, args.pred_repeats, args._onnx_dir)
         return
     if args.configs == "list":
         for c in CONFIGS:
@@ -538,6 +656,8 @@ def main(argv=None):
     if args.n is not None:
         configs = [replace(c, n=args.n) for c in configs]
     use_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
+    use_onnx = not args.no_onnx and all(importlib.util.find_spec(m) is not None
+                                        for m in ("onnx", "onnxruntime"))
 
     # This process never imports torch: see the README on mixing libgomp and OpenBLAS threads.
     from threadpoolctl import threadpool_limits
@@ -556,10 +676,13 @@ def main(argv=None):
           + ", ".join(f"{d} {g:.1f} GFLOP/s" for d, g in gemm.items()))
     sys.stdout.flush()
 
-    sides = ["ours", "torch"] if use_torch else ["ours"]
+    sides = ["ours"] + (["torch"] if use_torch else []) + (["onnx"] if use_onnx else [])
     jobs = [(c, d) for c in configs for d in dtypes]
     batches = [jobs] if args.quick else [[job] for job in jobs]
-    results, torch_info, methods = [], None, set()
+    results, torch_info, onnx_info, methods = [], None, None, set()
+    # our worker saves its fitted models here (to_onnx) for the onnxruntime worker
+    onnx_dir = tempfile.TemporaryDirectory(prefix="bench_train_onnx_")
+    args._onnx_dir = onnx_dir.name if use_onnx else None
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     for batch in batches:
         if args.wait_quiet > 0:
@@ -571,6 +694,8 @@ def main(argv=None):
             outs[side] = out["results"] if out else [None] * len(batch)
             if side == "torch" and out:
                 torch_info = out["info"]
+            if side == "onnx" and out:
+                onnx_info = out["info"]
         rep = row_monitor.report()
         for k, (cfg, d) in enumerate(batch):
             r = {"config": cfg.name, "dtype": d, "n": cfg.n, "epochs": cfg.epochs,
@@ -587,22 +712,30 @@ def main(argv=None):
                         methods.add(value)
                     else:
                         r[f"{side}_{key}"] = value
-                r[f"{side}_gflops"] = flops_epoch / o["s_epoch"] / 1e9
+                if "s_epoch" in o:  # not onnxruntime's: it only predicts
+                    r[f"{side}_gflops"] = flops_epoch / o["s_epoch"] / 1e9
             if "ours_gflops" in r:
                 r["ours_pct_gemm"] = 100 * r["ours_gflops"] / gemm[d]
                 results.append(r)
                 log(f"  [{cfg.name} {d}: ours {r['ours_s_epoch']:.3g} s/epoch, torch "
                     f"{fmt(r.get('torch_s_epoch'))} s/epoch]")
 
+    onnx_dir.cleanup()
     if use_torch:
         print(f"- {torch_info or 'torch: worker failed'}")
+    if use_onnx:
+        print(f"- {onnx_info or 'onnxruntime: worker failed'}; the model is our fitted one, "
+              "exported by skdeeprnn.to_onnx")
     print(f"- peak memory method: {', '.join(sorted(methods)) or 'n/a'}")
     print(f"- machine load over the run: {monitor.describe()}")
     print_tables(results, use_torch)
+    if use_onnx:
+        print_onnx_table(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine_lines(args.threads, with_torch=False),
-                       "torch": torch_info, "results": results}, f, indent=1)
+                       "torch": torch_info, "onnx": onnx_info, "results": results}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":
