@@ -116,11 +116,11 @@ class LagsToSequences(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
     unevenly spaced. ``ForecasterDirectMultiVariate`` has one block of lags per series
     (``s1_lag_1, ..., s2_lag_1, ...``): add ``n_variables=<number of series>`` (the
     same number of lags for every series). ``ForecasterRecursiveMultiSeries`` gives
-    ``lag_1, ..., lag_p``, the window features, the series encoding and the exogenous
-    columns, which ``n_lags=p`` reads correctly; it fits on a DataFrame but predicts
-    from NumPy arrays, which makes scikit-learn warn about missing feature names.
-    Intervals (``predict_interval``, e.g. ``method='conformal'``) come from the
-    forecaster's residuals and need nothing more.
+    ``lag_1, ..., lag_p``, the window features, the series encoding
+    (``_level_skforecast``, or one column per series) and the exogenous columns, which
+    ``n_lags=p`` reads as well (as a DataFrame in ``fit``, as NumPy arrays in
+    ``predict``). Intervals (``predict_interval``, e.g. ``method='conformal'``) come
+    from the forecaster's residuals and need nothing more.
 
     **sktime** (1.2). ``make_reduction(regressor, strategy='recursive' or 'direct',
     window_length=w)`` fits ``regressor`` on a NumPy table ``y(t-w), ..., y(t-1)``,
@@ -144,7 +144,11 @@ class LagsToSequences(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
     prefit=False)``. Its ``ConformalizedQuantileRegressor`` fits only the regressors it
     knows itself, so fit three pipelines with ``DeepRNNRegressor(loss='quantile',
     quantile=q)`` (lower, upper, then 0.5) and pass them as a list with
-    ``prefit=True``.
+    ``prefit=True``. MAPIE checks a fitted pipeline by calling its last step on
+    ``np.zeros((1, n_features_in_))``, which for the network is a sequence with one
+    feature per step; with more features per step (extra columns, several variables)
+    wrap the pipeline in :class:`~sklearn.compose.TransformedTargetRegressor`, which
+    MAPIE calls as a whole.
 
     NaN passes through: in a table without extra columns, a NaN lag (a gap in the
     series) becomes a missing step, which the recurrent estimators skip. Infinite
