@@ -13,8 +13,11 @@ give:
   step anywhere in the sequence. onnxruntime's fused ``RNN``/``LSTM``/``GRU``
   kernels cannot (their ``sequence_lens`` only cuts the end, and zero-fills
   what follows) and take float32 only; the ``Scan`` runs in either dtype;
-- the skip connection, ``LayerNormalization``, the pooling over the observed
-  steps, the head and the estimator's output.
+- for float32 models, an ``If`` that runs onnxruntime's fused kernels instead
+  when no step of the batch is missing (where they compute the same);
+- the skip connection, the layer norm (``LayerNormalization`` in float32, two
+  passes in float64), the pooling over the observed steps, the head and the
+  estimator's output.
 
 Batch size and number of steps are dynamic. The graph uses opset 18 operators
 (``Reduce*`` with their axes as an input, ``LayerNormalization``).
@@ -161,12 +164,27 @@ def _layer(net, layer, inp, mask_tm, batch, all_observed, tag):
         projected = g.op("MatMul", inp, net.const(layer.residual_weight.T, f"residual_{tag}_T"))
         out = g.op("Add", out, projected)
     if layer.norm_weight is not None:
-        out = g.op("LayerNormalization", out, net.const(layer.norm_weight, f"norm_{tag}_weight"),
-                   net.const(layer.norm_bias, f"norm_{tag}_bias"), axis=-1,
-                   epsilon=float(layer.norm_eps),
-                   stash_type=int(tensor_type(np.float64 if net.dtype == np.float64
-                                              else np.float32)))
+        out = _layer_norm(net, layer, out, tag)
     return out
+
+
+def _layer_norm(net, layer, out, tag):
+    """Normalise ``out`` over its features: ``LayerNormalization``, or two passes in float64.
+
+    onnxruntime's kernel takes the variance as E[x²] - E[x]², which loses about
+    1e-9 in float64; the explicit ops take the mean of the squared deviations.
+    """
+    g = net.g
+    weight = net.const(layer.norm_weight, f"norm_{tag}_weight")
+    bias = net.const(layer.norm_bias, f"norm_{tag}_bias")
+    if net.dtype != np.float64:
+        return g.op("LayerNormalization", out, weight, bias, axis=-1,
+                    epsilon=float(layer.norm_eps))
+    axes = net.ints([-1])
+    centred = g.op("Sub", out, g.op("ReduceMean", out, axes, keepdims=1))
+    variance = g.op("ReduceMean", g.op("Mul", centred, centred), axes, keepdims=1)
+    scale = g.op("Sqrt", g.op("Add", variance, net.const(layer.norm_eps, "norm_eps")))
+    return g.op("Add", g.op("Mul", g.op("Div", centred, scale), weight), bias)
 
 
 def _input_bias(layer, direction):
