@@ -76,7 +76,7 @@ def _split(model):
 
 
 def _input(before, desc, X):
-    """Return the input's rank, dtype and shape, from the first step and the example ``X``."""
+    """Return the input's dtype and shape, from the first step and the example ``X``."""
     from ._onnx_steps import step_input
 
     if before:
@@ -103,7 +103,26 @@ def _input(before, desc, X):
         shape = ["N", "T"]
     else:  # a table with a fixed number of columns
         shape = ["N", width]
-    return rank, dtype, shape
+    return dtype, shape
+
+
+def _add_zipmap(g, desc, proba, out):
+    """Add ONNX's ZipMap (float32 only) from ``proba`` to ``out``; return the output's info."""
+    from onnx import TensorProto, helper
+
+    from ._onnx_network import label_constants
+
+    labels = label_constants(desc)
+    if labels.dtype.kind == "U":
+        attrs, key_type = {"classlabels_strings": [str(c) for c in labels]}, TensorProto.STRING
+    else:
+        attrs, key_type = {"classlabels_int64s": [int(c) for c in labels]}, TensorProto.INT64
+    if np.dtype(desc.dtype) != np.float32:
+        proba = g.op("Cast", proba, to=TensorProto.FLOAT)
+    g.op("ZipMap", proba, out=out, domain="ai.onnx.ml", **attrs)
+    value = helper.make_tensor_type_proto(TensorProto.FLOAT, [])
+    return helper.make_value_info(
+        out, helper.make_sequence_type_proto(helper.make_map_type_proto(key_type, value)))
 
 
 def to_onnx(model, X=None, *, zipmap=False, target_opset=MIN_OPSET, name=None):
@@ -204,14 +223,14 @@ def to_onnx(model, X=None, *, zipmap=False, target_opset=MIN_OPSET, name=None):
     from onnx import helper
 
     from ._onnx_graph import GraphBuilder, tensor_type, unique_names
-    from ._onnx_network import add_estimator, label_constants, output_specs
+    from ._onnx_network import add_estimator, output_specs
     from ._onnx_steps import add_step, step_output_shape
 
     if int(target_opset) < MIN_OPSET:
         raise ValueError(f"target_opset must be {MIN_OPSET} or later, got {target_opset}.")
     before, estimator = _split(model)
     desc = describe(estimator)
-    rank, dtype, shape = _input(before, desc, X)
+    dtype, shape = _input(before, desc, X)
     if zipmap and (desc.output.kind not in ("binary", "multiclass") or desc.return_sequences):
         raise ValueError(
             "zipmap=True maps each sample's probabilities to a dict {label: probability}; "
@@ -234,21 +253,7 @@ def to_onnx(model, X=None, *, zipmap=False, target_opset=MIN_OPSET, name=None):
     outputs = []
     for key, elem, out_shape in specs:
         if key == "probabilities" and zipmap:
-            labels = label_constants(desc)
-            attrs = ({"classlabels_strings": [str(c) for c in labels]}
-                     if labels.dtype.kind == "U" else
-                     {"classlabels_int64s": [int(c) for c in labels]})
-            from onnx import TensorProto
-
-            proba = names[key]
-            if np.dtype(desc.dtype) != np.float32:
-                proba = g.op("Cast", proba, to=TensorProto.FLOAT)
-            g.op("ZipMap", proba, out=OUTPUT_NAMES[key], domain="ai.onnx.ml", **attrs)
-            key_type = TensorProto.STRING if labels.dtype.kind == "U" else TensorProto.INT64
-            outputs.append(helper.make_value_info(
-                OUTPUT_NAMES[key],
-                helper.make_sequence_type_proto(helper.make_map_type_proto(
-                    key_type, helper.make_tensor_type_proto(TensorProto.FLOAT, [])))))
+            outputs.append(_add_zipmap(g, desc, names[key], OUTPUT_NAMES[key]))
         else:
             outputs.append(helper.make_tensor_value_info(OUTPUT_NAMES[key], elem, out_shape))
     graph = g.graph(name or desc.estimator,
