@@ -5,7 +5,7 @@ The core can be read, tested and benchmarked on its own; the estimators in
 """
 
 from ._cells import GRUCell, LSTMCell, RNNCell, make_cell
-from ._losses import LOSSES, weighted_loss
+from ._losses import LOSSES, loss_parts, weighted_loss
 from ._network import Architecture, StackedRNN, build_layout
 from ._optimizers import SGD, Adam, clip_by_global_norm
 from ._params import ParamLayout
@@ -24,6 +24,7 @@ __all__ = [
     "Workspace",
     "build_layout",
     "clip_by_global_norm",
+    "loss_parts",
     "make_cell",
     "weighted_loss",
 ]

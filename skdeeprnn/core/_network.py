@@ -542,8 +542,9 @@ class StackedRNN:
         """Objective and its flat gradient.
 
         ``objective = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||weights||^2``
-        where ``l_i`` is sample ``i``'s loss and the penalty covers weight
-        matrices, not biases. For many-to-many output ``l_i`` is the sum over
+        where ``l_i`` is sample ``i``'s ``loss`` (a name in :data:`LOSSES` or a
+        ``(name, params)`` pair) and the penalty covers weight matrices, not
+        biases. For many-to-many output ``l_i`` is the sum over
         the steps of the step losses times ``step_weight`` (T, n), which
         defaults to ``observed`` (1 at observed steps, 0 at missing ones).
         ``Y`` has the shape of the scores and must be finite.
