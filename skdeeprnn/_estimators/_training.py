@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..core import weighted_loss
+from ..core import loss_parts, weighted_loss
 
 # An epoch whose training loss is above this share of the loss of the best constant
 # prediction is still on the plateau where recurrent networks start: it counts neither
@@ -47,31 +47,101 @@ def auto_batch_size(n):
     return int(max(min(32, max(8, n // 8)), min(1024, n // 100)))
 
 
-def constant_prediction_loss(loss_name, Y, sample_weight, step_weight=None):
+def constant_prediction_loss(loss, Y, sample_weight, step_weight=None):
     """Weighted loss of the best constant prediction of the encoded targets ``Y``.
 
-    ``Y`` is ``(n, k)`` or ``(n, T, k)``; the constant is the weighted mean
-    over samples and steps (squared error) or the logit of the weighted class
-    frequencies (cross-entropies), the same for every sample and step.
-    ``step_weight`` (n, T): relative weights of the steps (0 at missing ones).
+    ``loss`` is the core's (a name or a ``(name, params)`` pair). ``Y`` is
+    ``(n, k)`` or ``(n, T, k)``; the constant, the same for every sample and
+    step, is per output the minimiser of the loss over the targets of every
+    sample and step: the weighted mean (squared error), the weighted median
+    (absolute error), the weighted ``quantile`` (pinball loss), the weighted
+    Huber location (:func:`huber_location`), or the logit of the weighted class
+    frequencies (cross-entropies). ``step_weight`` (n, T): relative weights of
+    the steps (0 at missing ones).
     """
-    if step_weight is not None:
-        weights = (sample_weight[:, None] * step_weight).ravel()
-        mean = np.average(Y.reshape(-1, Y.shape[-1]), axis=0, weights=weights)
+    name, params = loss_parts(loss)
+    if name in ("absolute_error", "quantile", "huber"):
+        values, weights = _flat_targets(Y, sample_weight, step_weight)
+        if name == "huber":
+            constant = [huber_location(v, weights, **params) for v in values.T]
+        else:
+            q = params.get("quantile", 0.5)
+            constant = [weighted_quantile(v, weights, q) for v in values.T]
     else:
-        per_sample = Y.mean(axis=1) if Y.ndim == 3 else Y
-        mean = np.average(per_sample, axis=0, weights=sample_weight)
-    if loss_name == "squared_error":
-        constant = mean
-    else:
-        p = np.clip(mean, 1e-12, 1 - 1e-12)
-        constant = np.log(p) if loss_name == "softmax_cross_entropy" else np.log(p / (1 - p))
+        if step_weight is not None:
+            weights = (sample_weight[:, None] * step_weight).ravel()
+            mean = np.average(Y.reshape(-1, Y.shape[-1]), axis=0, weights=weights)
+        else:
+            per_sample = Y.mean(axis=1) if Y.ndim == 3 else Y
+            mean = np.average(per_sample, axis=0, weights=sample_weight)
+        if name == "squared_error":
+            constant = mean
+        else:
+            p = np.clip(mean, 1e-12, 1 - 1e-12)
+            constant = np.log(p) if name == "softmax_cross_entropy" else np.log(p / (1 - p))
     Yt = np.swapaxes(Y, 0, 1) if Y.ndim == 3 else Y  # the losses take (..., n, k)
     scores = np.empty_like(Yt)
     scores[...] = constant
-    value, _ = weighted_loss(loss_name, scores, Yt, sample_weight.astype(Y.dtype),
+    value, _ = weighted_loss(loss, scores, Yt, sample_weight.astype(Y.dtype),
                              None if step_weight is None else step_weight.T)
     return value
+
+
+def _flat_targets(Y, sample_weight, step_weight):
+    """Return the targets of every sample and step ``(m, k)`` and their weights ``(m,)``."""
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if Y.ndim == 3:
+        T = Y.shape[1]
+        weights = (np.repeat(sample_weight, T) if step_weight is None
+                   else (sample_weight[:, None] * step_weight).ravel())
+    else:
+        weights = sample_weight
+    return Y.reshape(-1, Y.shape[-1]).astype(np.float64), weights
+
+
+def weighted_quantile(values, weights, quantile):
+    """Return a minimiser of ``sum_j weights_j * pinball_quantile(values_j - c)`` over ``c``.
+
+    The smallest value whose cumulative weight (in increasing order of the
+    values) reaches ``quantile`` of the total: at most that share of the
+    weight lies below it and at most ``1 - quantile`` above it. With
+    ``quantile=0.5`` a weighted median. Values of zero weight never count.
+    """
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = np.searchsorted(cumulative, quantile * cumulative[-1], side="left")
+    return float(values[order[min(index, len(order) - 1)]])
+
+
+def huber_location(values, weights, delta=1.0, max_iter=100):
+    """Return the minimiser of ``sum_j weights_j * huber_delta(values_j - c)`` over ``c``.
+
+    The root of the derivative ``g(c) = -sum_j weights_j * clip(values_j - c,
+    -delta, delta)``, which never decreases with ``c`` and is linear between
+    the points ``values_j -+ delta``: Newton steps from the weighted median,
+    exact once the set of values within ``delta`` of ``c`` stops changing,
+    kept inside a bracket of the root (a bisection step when one would leave
+    it), usually in a few steps.
+    """
+    low, high = float(values.min()), float(values.max())
+    c = weighted_quantile(values, weights, 0.5)
+    for _ in range(max_iter):
+        residual = values - c
+        g = -float(np.dot(weights, np.clip(residual, -delta, delta)))
+        if g == 0.0:
+            break
+        if g > 0.0:
+            high = c
+        else:
+            low = c
+        slope = float(weights[np.abs(residual) < delta].sum())
+        step = c - g / slope if slope > 0 else np.nan
+        following = step if low < step < high else 0.5 * (low + high)
+        if abs(following - c) <= 4 * np.finfo(np.float64).eps * max(1.0, abs(c)):
+            c = following
+            break
+        c = following
+    return c
 
 
 class PlateauMonitor:
