@@ -29,6 +29,7 @@ ESTIMATORS = [
                       solver="lbfgs", max_iter=20, random_state=0),
     DeepRNNRegressor(hidden_size=4, cell="rnn", pooling="last", residual=True, num_layers=2,
                      max_iter=20, random_state=0),
+    DeepRNNRegressor(hidden_size=4, loss="quantile", quantile=0.7, max_iter=20, random_state=0),
     SlidingWindowTransformer(window=3),
     SequenceStandardScaler(with_mean=False),
 ]

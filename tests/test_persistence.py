@@ -97,6 +97,9 @@ REGRESSORS = {
     "sgd-dropout": (dict(solver="sgd", num_layers=2, dropout=0.3), Y),
     "lbfgs": (dict(solver="lbfgs"), Y),
     "early-stopping": (dict(early_stopping=True, validation_fraction=0.25), Y),
+    "quantile-loss": (dict(loss="quantile", quantile=0.8), Y),
+    "huber-return-sequences": (dict(loss="huber", return_sequences=True),
+                               X[:, :, 1].cumsum(axis=1)),
 }
 
 

@@ -265,6 +265,7 @@ def test_standardize_target_false_trains_on_raw_targets():
 def test_regressor_and_classifier_share_defaults():
     reg, clf = DeepRNNRegressor().get_params(), DeepRNNClassifier().get_params()
     assert reg.pop("standardize_target") is True
+    assert (reg.pop("loss"), reg.pop("quantile")) == ("squared_error", 0.5)
     assert clf.pop("class_weight") is None
     assert reg == clf
 

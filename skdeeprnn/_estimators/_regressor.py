@@ -1,9 +1,12 @@
-"""DeepRNNRegressor: squared-error regression on sequences."""
+"""DeepRNNRegressor: regression on sequences (squared, absolute, Huber or pinball loss)."""
+
+from numbers import Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
@@ -23,6 +26,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
     _parameter_constraints: dict = {
         **BaseDeepRNN._parameter_constraints,
         "standardize_target": ["boolean"],
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile"})],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
     # every parameter is listed: scikit-learn's get_params reads them from the signature
@@ -66,6 +71,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         clip_grad_norm=1.0,
         dtype="auto",
         standardize_target=True,
+        loss="squared_error",
+        quantile=0.5,
     ):
         super().__init__(
             num_layers,
@@ -83,9 +90,14 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             clip_grad_norm=clip_grad_norm, dtype=dtype,
         )
         self.standardize_target = standardize_target
+        self.loss = loss
+        self.quantile = quantile
 
     def _loss_name(self):
-        return "squared_error"
+        """Return the core's loss: its name, or ``('quantile', {'quantile': q})``."""
+        if self.loss == "quantile":
+            return ("quantile", {"quantile": float(self.quantile)})
+        return self.loss
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,8 +301,10 @@ DeepRNNRegressor.__doc__ = (
     ``(n_samples, n_timesteps)`` or ``(n_samples, n_timesteps, n_outputs)``.
     By default the targets are standardised internally (weighted mean and standard
     deviation per output) and predictions are returned in the original units.
-    The loss is half the squared error, averaged over outputs and weighted by
-    ``sample_weight``.
+    The loss (``loss``) is averaged over outputs and weighted by
+    ``sample_weight``: half the squared error by default, so that the model
+    predicts the conditional mean; the absolute error or the pinball loss for
+    the conditional median or another quantile.
 
     .. versionadded:: 0.1
 """
@@ -304,6 +318,32 @@ DeepRNNRegressor.__doc__ = (
         a published network trained that way needs this).
 
         .. versionadded:: 0.2
+
+    loss : {'squared_error', 'absolute_error', 'huber', 'quantile'}, \
+            default='squared_error'
+        The loss on the (standardised) targets, averaged over outputs, with
+        ``r`` a target minus its prediction. ``'squared_error'``: ``r**2 / 2``,
+        fits the conditional mean. ``'absolute_error'``: ``|r|``, fits the
+        conditional median and is robust to outliers in ``y``. ``'huber'``:
+        ``r**2 / 2`` for ``|r| <= 1`` and ``|r| - 1/2`` beyond (PyTorch's
+        ``nn.HuberLoss(delta=1.0)``), between the two; on standardised targets
+        the threshold is one standard deviation of ``y`` (per output), with
+        ``standardize_target=False`` it is 1 in the units of ``y``.
+        ``'quantile'``: the pinball loss ``max(q * r, (q - 1) * r)`` with ``q =
+        quantile``, fits the conditional ``quantile`` (a forecast's upper or
+        lower bound). The standardisation does not change what the absolute
+        and pinball losses fit: the median and the quantiles follow the affine
+        scaling. ``score`` stays R² whatever the loss; ``loss_`` and
+        ``loss_curve_`` report this loss.
+
+        .. versionadded:: 0.3
+
+    quantile : float, default=0.5
+        The quantile that ``loss='quantile'`` fits, in (0, 1); unused by the
+        other losses. 0.5 fits the median, as ``'absolute_error'`` does (with
+        half its loss value).
+
+        .. versionadded:: 0.3
 
     Attributes
     ----------"""
