@@ -20,13 +20,17 @@ from ._onnx import MIN_OPSET
 
 try:
     from onnx import TensorProto, helper
-except ImportError:  # onnx is optional: register() fails with skl2onnx's own ImportError
+except ImportError:  # onnx is optional: register() says what to install
     TensorProto = helper = None
 
 
 def register():
     """Register the converters, shape calculators and the classifier's parser."""
-    from skl2onnx import update_registered_converter
+    try:
+        from skl2onnx import update_registered_converter
+    except ImportError as exc:
+        raise ImportError("register_skl2onnx_converters needs skl2onnx: pip install "
+                          "'skdeeprnn[onnx]' (onnx, onnxruntime and skl2onnx).") from exc
 
     from .._estimators import DeepRNNClassifier, DeepRNNRegressor
     from ..preprocessing import SequenceStandardScaler, SlidingWindowTransformer
