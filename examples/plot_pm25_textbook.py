@@ -363,6 +363,33 @@ print("\ntimings")
 for stage, timer in timings.items():
     print(f"  {stage}: {timer.seconds:.0f} s")
 
+
+# %%
+# The last digits of the scores depend on the processor: float32 matrix products round
+# differently with OpenBLAS's kernels for each processor family (Haswell's on AMD
+# processors, SkylakeX's on recent Intel ones), and training carries the difference on.
+# The script says where its figures were computed.
+def cpu_line():
+    """The processor model and the BLAS kernels and threads this process uses."""
+    from threadpoolctl import threadpool_info
+
+    model = "unknown processor"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        model = platform.processor() or model
+    blas = sorted({f"{pool['internal_api']} {pool.get('architecture', '?')} kernels, "
+                   f"{pool['num_threads']} thread(s)"
+                   for pool in threadpool_info() if pool["user_api"] == "blas"})
+    return f"computed on: {model}; " + "; ".join(blas)
+
+
+print(cpu_line())
+
 # %%
 # Figures
 # -------

@@ -8,11 +8,14 @@ What holds, and why:
   exactly the scores of ``n_jobs=1``. The workers run with fewer BLAS threads
   than the parent (loky caps them at ``cpu_count() // n_jobs``; dask's nanny
   sets ``OPENBLAS_NUM_THREADS=1``), which could in principle change the bits of
-  a threaded reduction. It does not here: OpenBLAS splits a GEMM over threads
-  by blocks of the output, never along the summed dimension, and the package's
-  own reductions (loss sums, ``einsum`` norms) are single threaded, so every
-  value is computed by the same sequence of operations whatever the thread
-  count. ``test_blas_thread_count_does_not_change_the_bits`` checks that.
+  a threaded reduction. OpenBLAS splits a GEMM over threads by blocks of the
+  output, never along the summed dimension, and the package's own reductions
+  (loss sums, ``einsum`` norms) are single threaded, so in float64 every value
+  is computed by the same sequence of operations whatever the thread count. In
+  float32 that holds for OpenBLAS's SkylakeX kernels; Haswell's (AMD processors)
+  sum the edges of each thread's block in another order, so the last bits of
+  some products change. ``test_blas_thread_count_does_not_change_the_bits``
+  checks both; CI runs this file again under ``OPENBLAS_CORETYPE=Haswell``.
 - Same ``random_state``, data and thread count give bit-identical weights and
   predictions for every solver, cell and dtype, with dropout, shuffling and a
   random early-stopping split.

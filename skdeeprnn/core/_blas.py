@@ -11,9 +11,11 @@ over 100 steps from 49 ms (one GEMM after the copies) to 39 ms.
 
 scipy's wrappers are Fortran routines: an array is passed without a copy when
 it is Fortran-contiguous, so a C-contiguous ``C`` is written as ``C.T = B.T @
-A.T``. Results do not depend on the BLAS thread count: OpenBLAS splits a GEMM
-over the rows and columns of ``C``, never over the summed dimension
-(``tests/test_scale_out.py`` checks it).
+A.T``. OpenBLAS splits a GEMM over the rows and columns of ``C``, never over the
+summed dimension, so in float64 the results do not depend on the BLAS thread count;
+in float32 that holds for SkylakeX's kernels but not for Haswell's, which sum the
+edges of each thread's block in another order (``tests/test_scale_out.py`` checks
+both, and docs/user_guide/reproducibility.rst says what holds).
 """
 
 import threading
