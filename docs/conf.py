@@ -140,7 +140,8 @@ myst_enable_extensions = []
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skdeeprnn {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["tables.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navbar_align": "left",
