@@ -380,8 +380,6 @@ def test_mapie_split_conformal_regressor(with_exog):
 @pytest.mark.parametrize("with_exog", [False, True])
 def test_mapie_conformalized_quantile_regressor(with_exog):
     pytest.importorskip("mapie")
-    if "quantile" not in DeepRNNRegressor().get_params():
-        pytest.skip("DeepRNNRegressor has no quantile loss yet")
     from mapie.regression import ConformalizedQuantileRegressor
 
     X, y = _lag_table(with_exog)
