@@ -138,6 +138,77 @@ def test_gradient_of_pooled_heads(cell, nonlinearity, num_layers, bidirectional,
     assert _relative_error(f, theta) <= 1e-6
 
 
+AR_MATRIX = list(itertools.product(CELLS, ["last", "mean", "max"], ["plain", "stacked"]))
+# K below, at and above T=4, with and without missing steps, cycling along the matrix
+AR_STEPS = [(1, False), (6, True), (3, True), (4, False), (6, False), (1, True)]
+AR_EXTRA = {"plain": {}, "stacked": {"num_layers": 2, "bidirectional": True, "residual": True,
+                                     "layer_norm": True, "dropout": 0.3, "bias": False}}
+
+
+@pytest.mark.parametrize(
+    "cell, nonlinearity, pooling, steps, missing, extra",
+    [(c, nl, p, *AR_STEPS[i % len(AR_STEPS)], e)
+     for i, ((c, nl), p, e) in enumerate(AR_MATRIX)],
+)
+def test_gradient_with_the_autoregressive_term(cell, nonlinearity, pooling, steps, missing, extra):
+    """The linear term of the last K inputs, with every cell, head and stacking option."""
+    extra = dict(AR_EXTRA[extra])
+    layers = extra.pop("num_layers", 1)
+    rng = np.random.RandomState(6)
+    arch = Architecture(D, (3, 2)[:layers], K, cell=cell, nonlinearity=nonlinearity,
+                        pooling=pooling, autoregressive=steps, **extra)
+    net = StackedRNN(arch)
+    theta = net.init_params(rng) * 2.0
+    P = net.layout.views(theta)
+    assert not P["autoregressive.weight"].any()  # starts at zero, without drawing
+    P["autoregressive.weight"][...] = rng.normal(size=P["autoregressive.weight"].shape)
+    X = rng.normal(size=(4, N, D))
+    observed = None
+    if missing:
+        observed = np.ones((4, N), dtype=bool)
+        observed[3, 0] = observed[0, 1] = observed[2, 2] = False
+        X[~observed] = np.nan
+    Y = rng.normal(size=(N, K))
+    sw = rng.uniform(0.5, 2.0, size=N)
+
+    def f(th):
+        return net.loss_and_grad(th, X, Y, "squared_error", sw, 0.1, observed=observed,
+                                 training=True, random_state=np.random.RandomState(5))
+
+    assert _relative_error(f, theta) <= 1e-6
+
+
+def test_autoregressive_term_reads_the_last_steps_oldest_first():
+    """Scores = network + W @ [x_{T-K}, ..., x_{T-1}], zeros before the first step."""
+    rng = np.random.RandomState(7)
+    T_, n, d = 3, 5, 2
+    X = rng.normal(size=(T_, n, d))
+    observed = np.ones((T_, n), dtype=bool)
+    observed[1, 2] = False
+    X[1, 2] = np.nan
+    for steps in (2, 5):
+        plain = StackedRNN(Architecture(d, (3,), 1, cell="gru"))
+        net = StackedRNN(Architecture(d, (3,), 1, cell="gru", autoregressive=steps))
+        theta = net.init_params(np.random.RandomState(0))
+        rest = np.delete(theta, np.arange(theta.size)[net.layout.slices["autoregressive.weight"]])
+        # the other parameters are those of the network without the term, drawn alike
+        assert np.array_equal(rest, plain.init_params(np.random.RandomState(0)))
+        W = rng.normal(size=(1, steps * d))
+        net.layout.views(theta)["autoregressive.weight"][...] = W
+        base = plain.forward(rest, X, observed=observed, keep_cache=False)[0]
+        padded = np.zeros((max(steps, T_), n, d))
+        padded[max(steps, T_) - T_:] = np.where(observed[..., None], X, 0.0)
+        lagged = np.swapaxes(padded[-steps:], 0, 1).reshape(n, steps * d)
+        expected = base + lagged @ W.T
+        for scores in (net.forward(theta, X, observed=observed, keep_cache=False)[0],
+                       net.predict_scores(theta, X, observed)):
+            np.testing.assert_allclose(scores, expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="many-to-one"):
+        Architecture(d, (3,), 1, autoregressive=2, return_sequences=True)
+    with pytest.raises(ValueError, match=">= 0"):
+        Architecture(d, (3,), 1, autoregressive=-1)
+
+
 def test_max_pooling_reads_the_largest_output_of_each_unit():
     arch = Architecture(1, (3,), 1, cell="rnn", pooling="max")
     net = StackedRNN(arch)

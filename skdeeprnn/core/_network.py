@@ -72,6 +72,13 @@ class Architecture:
         What the many-to-one head reads: the last step's state (PyTorch's
         ``h_n``), or the mean or maximum of the top layer's output over the
         (observed) steps. Ignored for many-to-many output.
+    autoregressive : int
+        Many-to-one only: the number ``K`` of last steps whose inputs also
+        reach the output through a linear map ``autoregressive.weight`` of
+        shape ``(output_size, K * input_size)`` (no bias), added to the head's
+        scores: an autoregressive term, LSTNet's "highway". It reads the last
+        ``K`` positions of ``X`` flattened step by step (oldest first), missing
+        steps and positions before the first step as zeros. 0: none.
     """
 
     input_size: int
@@ -86,6 +93,7 @@ class Architecture:
     residual: bool = False
     layer_norm: bool = False
     pooling: str = "last"
+    autoregressive: int = 0
 
     def __post_init__(self):
         if self.input_size < 1 or self.output_size < 1:
@@ -97,6 +105,11 @@ class Architecture:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.pooling not in ("last", "mean", "max"):
             raise ValueError(f"pooling must be 'last', 'mean' or 'max', got {self.pooling!r}")
+        if self.autoregressive < 0:
+            raise ValueError(f"autoregressive must be >= 0, got {self.autoregressive}")
+        if self.autoregressive and self.return_sequences:
+            raise ValueError("the autoregressive term needs many-to-one output "
+                             "(return_sequences=False)")
 
     @property
     def num_layers(self):
@@ -147,6 +160,9 @@ def build_layout(arch):
             biases.append((f"layer_norm_l{k}.weight", (arch.layer_output_size(k),)))
             biases.append((f"layer_norm_l{k}.bias", (arch.layer_output_size(k),)))
     weights.append(("head.weight", (arch.output_size, arch.feature_size)))
+    if arch.autoregressive:
+        weights.append(("autoregressive.weight",
+                        (arch.output_size, arch.autoregressive * arch.input_size)))
     if arch.bias:
         biases.append(("head.bias", (arch.output_size,)))
     return ParamLayout(weights, biases)
@@ -190,6 +206,9 @@ class StackedRNN:
             if name.startswith("layer_norm_"):
                 P[name][...] = 1.0 if name.endswith(".weight") else 0.0
                 continue
+            if name == "autoregressive.weight":
+                P[name][...] = 0.0  # the network alone at first; no draw
+                continue
             if name.startswith(("head.", "residual_")):
                 fan_in = P[name].shape[1] if name.endswith(".weight") else arch.feature_size
             else:
@@ -218,7 +237,7 @@ class StackedRNN:
 
     # --------------------------------------------------------------- forward
     def forward(self, flat, X, *, observed=None, training=False, random_state=None,
-                keep_cache=True, workspace=None):
+                keep_cache=True, workspace=None, autoregressive=True):
         """Scores of the head for time-major ``X`` (T, n, d).
 
         Returns ``(scores, cache)``; scores are ``(n, k)`` for many-to-one and
@@ -230,7 +249,8 @@ class StackedRNN:
         is false). Dropout is applied only when ``training`` and needs
         ``random_state``. A :class:`Workspace` given as ``workspace`` provides
         the large arrays, reused from the previous call (which overwrites that
-        call's cache); by default they are new.
+        call's cache); by default they are new. ``autoregressive=False`` leaves
+        out the autoregressive term (see :meth:`autoregressive_scores`).
         """
         buf = FRESH if workspace is None else workspace
         arch = self.arch
@@ -245,6 +265,7 @@ class StackedRNN:
             observed = missing = None
         if observed is not None:
             np.copyto(inp, 0.0, where=~observed[:, None, :])
+        first_input = inp  # missing steps are zeros
         layer_caches = []
         for k, h in enumerate(arch.hidden_sizes):
             mask = None
@@ -306,10 +327,39 @@ class StackedRNN:
         scores = matmul(P["head.weight"], feats)  # (k, n) or (T, k, n)
         if arch.bias:
             scores += P["head.bias"][:, None]
+        lagged = None
+        if arch.autoregressive and autoregressive:
+            lagged = self._lagged(first_input, feature_major=True)
+            scores += matmul(P["autoregressive.weight"], lagged)
         cache = None
         if keep_cache:
-            cache = ((T, n, d), layer_caches, feats, argmax, (observed, missing))
+            cache = ((T, n, d), layer_caches, feats, argmax, (observed, missing), lagged)
         return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
+
+    def _lagged(self, X, observed=None, feature_major=False):
+        """The inputs the autoregressive term reads, ``(K * d, n)``.
+
+        The last ``K`` positions of ``X``, time-major ``(T, n, d)`` (or
+        ``(T, d, n)`` with ``feature_major``, missing steps already zero),
+        stacked step by step, oldest first; missing steps and the positions
+        before the first step are zeros.
+        """
+        K = self.arch.autoregressive
+        T = X.shape[0]
+        d, n = (X.shape[1], X.shape[2]) if feature_major else (X.shape[2], X.shape[1])
+        lagged = np.zeros((K, d, n), dtype=X.dtype)
+        steps = slice(max(T - K, 0), T)
+        window = X[steps] if feature_major else np.swapaxes(X[steps], 1, 2)
+        present = lagged[K - (steps.stop - steps.start):]
+        present[...] = window
+        if observed is not None and not feature_major:
+            np.copyto(present, 0.0, where=~observed[steps][:, None, :])
+        return lagged.reshape(K * d, n)
+
+    def autoregressive_scores(self, flat, X, observed=None):
+        """The autoregressive term of the scores of time-major ``X`` (T, n, d): ``(n, k)``."""
+        weight = self.layout.views(flat)["autoregressive.weight"]
+        return np.ascontiguousarray(matmul(weight, self._lagged(X, observed)).T)
 
     def _reads_states(self):
         """Whether the top layer's output is its states, so that they hold ``h_n`` at the ends."""
@@ -415,9 +465,15 @@ class StackedRNN:
                 for idx in run:
                     steps = slice(int(first[idx].min()), int(last[idx].max()) + 1)
                     scores = self.forward(flat, X[steps][:, idx], observed=observed[steps][:, idx],
-                                          keep_cache=False, workspace=workspace)[0]
+                                          keep_cache=False, workspace=workspace,
+                                          autoregressive=False)[0]
                     if self.arch.return_sequences:
                         out[steps, idx] = scores
+                    elif self.arch.autoregressive:
+                        # the term reads the last positions of the whole window, not of the
+                        # trimmed steps
+                        out[idx] = scores + self.autoregressive_scores(flat, X[:, idx],
+                                                                       observed[:, idx])
                     else:
                         out[idx] = scores
 
@@ -445,12 +501,14 @@ class StackedRNN:
         P = self.layout.views(flat)
         grad = np.zeros_like(flat)
         Gd = self.layout.views(grad)
-        (T, n, _), layer_caches, feats, argmax, (observed, missing) = cache
+        (T, n, _), layer_caches, feats, argmax, (observed, missing), lagged = cache
         dS = np.swapaxes(dscores, -1, -2)  # (k, n) or (T, k, n), as the head's output
         if arch.return_sequences:
             _sum_over_steps(dS, feats, Gd["head.weight"])
         else:
             gemm_into(dS, feats.T, Gd["head.weight"], beta=0.0)
+        if lagged is not None:
+            gemm_into(dS, lagged.T, Gd["autoregressive.weight"], beta=0.0)
         if arch.bias:
             dS.sum(axis=tuple(a for a in range(dS.ndim) if a != dS.ndim - 2),
                    out=Gd["head.bias"])
