@@ -563,7 +563,15 @@ class BaseDeepRNN(BaseEstimator):
             residual=self.residual,
             layer_norm=self.layer_norm,
             pooling=self.pooling,
+            autoregressive=self._autoregressive_steps(),
         )
+
+    def _autoregressive_steps(self):
+        """Steps the output's linear autoregressive term reads; 0: none (the classifier's)."""
+        return 0
+
+    def _initialize_autoregressive(self, X, Y, sample_weight, observed):
+        """Set the autoregressive term's starting weights from the data (nothing here)."""
 
     def _initialize(self, arch, rng, dtype):
         self.network_ = StackedRNN(arch)
@@ -639,6 +647,7 @@ class BaseDeepRNN(BaseEstimator):
         if first:
             rng = check_random_state(self.random_state)
             self._initialize(arch, rng, X.dtype)
+            self._initialize_autoregressive(X, Y, weights, observed)
             self._rng = rng
         elif arch != self.network_.arch:
             raise ValueError(

@@ -1,8 +1,11 @@
 """DeepRNNRegressor: regression on sequences (squared, absolute, Huber or pinball loss)."""
 
-from numbers import Real
+from numbers import Integral, Real
+
+import os
 
 import numpy as np
+import scipy.linalg
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._available_if import available_if
@@ -11,6 +14,10 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._sequences import pad_targets
+
+# autoregressive='auto' reads all steps of the training sequences, up to this many inputs
+# (steps times features per step)
+AUTO_AUTOREGRESSIVE_INPUTS = 1024
 
 # Largest target magnitude whose standardised predictions stay finite when decoded
 MAX_STANDARDIZED_TARGET = 1e300
@@ -28,6 +35,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         "standardize_target": ["boolean"],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile"})],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "autoregressive": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
     }
 
     # every parameter is listed: scikit-learn's get_params reads them from the signature
@@ -73,6 +81,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         standardize_target=True,
         loss="squared_error",
         quantile=0.5,
+        autoregressive="auto",
     ):
         super().__init__(
             num_layers,
@@ -92,6 +101,52 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         self.standardize_target = standardize_target
         self.loss = loss
         self.quantile = quantile
+        self.autoregressive = autoregressive
+
+    def _autoregressive_steps(self):
+        """Steps the autoregressive term reads (0: none) for sequences of ``n_features_in_`` steps."""
+        if self.autoregressive == "auto":
+            if self.return_sequences:
+                return 0
+            return min(self.n_features_in_,
+                       max(1, AUTO_AUTOREGRESSIVE_INPUTS // self.n_features_per_step_))
+        if self.autoregressive > self.n_features_in_:
+            raise ValueError(
+                f"autoregressive={self.autoregressive} is more steps than the sequences have "
+                f"({self.n_features_in_}); use at most {self.n_features_in_}, or 'auto'."
+            )
+        return int(self.autoregressive)
+
+    def _check_params(self):
+        sizes = super()._check_params()
+        if self.autoregressive not in ("auto", 0) and self.return_sequences:
+            raise ValueError(
+                f"autoregressive={self.autoregressive!r} needs many-to-one output; with "
+                "return_sequences=True use autoregressive=0 or 'auto' (which is 0 then)."
+            )
+        return sizes
+
+    def _initialize_autoregressive(self, X, Y, sample_weight, observed):
+        """Start the autoregressive term at the minimiser of the objective without the network.
+
+        The weighted least squares of the (encoded) targets on the last ``K``
+        inputs with the L2 penalty ``alpha``: the term alone minimises the
+        training objective of ``loss='squared_error'`` there.
+        """
+        K = self.network_.arch.autoregressive
+        if not K or os.environ.get("SKDEEPRNN_AR_INIT", "ridge") == "zero":
+            return
+        Xt = np.swapaxes(X, 0, 1)
+        Z = self.network_._lagged(Xt, None if observed is None else observed.T)
+        Z = Z.T.astype(np.float64)  # (n, K * d)
+        w = np.asarray(sample_weight, dtype=np.float64)
+        w = w / w.sum()
+        gram = (Z * w[:, None]).T @ Z
+        gram[np.diag_indices_from(gram)] += max(self.alpha, 1e-8)
+        rhs = (Z * w[:, None]).T @ np.asarray(Y, dtype=np.float64)
+        coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
+        view = self.network_.layout.views(self._theta)["autoregressive.weight"]
+        view[...] = coef.T
 
     def _loss_name(self):
         """Return the core's loss: its name, or ``('quantile', {'quantile': q})``."""
