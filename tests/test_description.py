@@ -46,7 +46,7 @@ def reference_output(desc, X):
         X = X[:, :, None]
     n, T, _ = X.shape
     observed = ~np.isnan(X).all(axis=2)
-    inp = np.where(observed[:, :, None], X, 0.0)
+    inp = first_input = np.where(observed[:, :, None], X, 0.0)
     for layer in desc.layers:
         outs = []
         for d in layer.directions:
@@ -90,6 +90,12 @@ def reference_output(desc, X):
     scores = feats @ desc.head_weight.T.astype(np.float64)
     if desc.head_bias is not None:
         scores = scores + desc.head_bias
+    if desc.autoregressive:
+        # the last K positions, oldest first, zeros before the first step when K > T
+        K = desc.autoregressive
+        padded = np.concatenate([np.zeros((n, max(K - T, 0), X.shape[2])), first_input], axis=1)
+        lagged = padded[:, -K:].reshape(n, K * X.shape[2])
+        scores = scores + lagged @ desc.autoregressive_weight.T.astype(np.float64)
     o = desc.output
     if o.kind == "regression":
         y = scores * o.y_scale + o.y_mean
@@ -176,12 +182,49 @@ def test_the_description_reproduces_every_output(kind, return_sequences):
         assert desc.output.classes.tolist() == ["down", "up"] and desc.n_outputs == 1
 
 
+# the autoregressive term: none, K < T and K = T (T = 6), with every stacking option
+AR_CONFIGS = [
+    dict(autoregressive=0),
+    dict(autoregressive=2),
+    dict(autoregressive=6, cell="lstm", bidirectional=True, pooling="last"),
+    dict(autoregressive=3, num_layers=3, hidden_size=(4, 5, 5), residual=True,
+         bidirectional=True, layer_norm=True, pooling="mean"),
+    dict(autoregressive=1, cell="rnn", bias=False, layer_norm=False, pooling="last"),
+    dict(autoregressive="auto", cell="gru", num_layers=1, pooling="max"),
+]
+
+
+@pytest.mark.parametrize("params", AR_CONFIGS, ids=lambda p: "-".join(f"{k}={v}" for k, v in
+                                                                     p.items()))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["regression", "regression2"])
+def test_the_description_carries_the_autoregressive_term(params, dtype, kind):
+    reg = _fit(DeepRNNRegressor, params, _targets(params, kind), dtype=dtype)
+    desc = describe(reg)
+    K = reg.network_.arch.autoregressive
+    assert desc.autoregressive == K == (6 if params["autoregressive"] == "auto"
+                                        else params["autoregressive"])
+    if K == 0:
+        assert desc.autoregressive_weight is None
+    else:
+        assert desc.autoregressive_weight.shape == (desc.n_outputs, K * 3)
+        assert desc.autoregressive_weight.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(desc.autoregressive_weight,
+                                      reg.weights_["autoregressive.weight"])
+        assert np.abs(desc.autoregressive_weight).max() > 0.01  # the term counts
+    rtol = 1e-4 if dtype == "float32" else 1e-10
+    for X_in in (X, X_MISSING):  # without and with missing steps (front, inside, end)
+        np.testing.assert_allclose(reference_output(desc, X_in), reg.predict(X_in),
+                                   rtol=rtol, atol=rtol)
+
+
 def test_the_description_is_a_copy():
     reg = _fit(DeepRNNRegressor, {}, _targets({}, "regression"))
     desc = describe(reg)
     before = reg.predict(X)
     desc.layers[0].directions[0].weight_ih[...] = 0.0
     desc.head_weight[...] = 0.0
+    desc.autoregressive_weight[...] = 0.0
     np.testing.assert_array_equal(reg.predict(X), before)
 
 

@@ -27,7 +27,13 @@ What a network described here computes, for ``x`` of shape ``(n, T, d)``:
    half there and the reverse half at the first observed step); ``'mean'`` and
    ``'max'`` the mean or maximum over the observed steps, feature by feature;
    with ``return_sequences``, every step.
-6. ``scores = features @ head_weight.T + head_bias``.
+6. ``scores = features @ head_weight.T + head_bias``; with an autoregressive
+   term (``autoregressive = K > 0``, many-to-one only) plus ``lagged @
+   autoregressive_weight.T``, where ``lagged`` ``(n, K * d)`` is the input at
+   the last ``K`` positions of the window (steps ``T-K … T-1``) flattened step
+   by step, oldest first (``lagged[:, j * d + f] = x[:, T - K + j, f]``), with
+   the missing steps as 0 (the input of step 1) and the positions before the
+   first step as 0 when ``K > T`` (the estimator fits ``K <= T``).
 7. The output (see :class:`Output`): the regressor's ``scores * y_scale +
    y_mean``, the classifier's softmax (multiclass) or sigmoid (binary: the
    probability of ``classes[1]``; multilabel: of each label). With
@@ -125,6 +131,8 @@ class ModelDescription:
     head_bias: np.ndarray  # (k,) or None
     output: Output
     feature_names_in: tuple = field(default=None)
+    autoregressive: int = 0  # K: the last steps the autoregressive term reads; 0: none
+    autoregressive_weight: np.ndarray = None  # (k, K * input_size), or None without the term
 
     @property
     def n_outputs(self):
@@ -215,4 +223,6 @@ def describe(estimator):
         head_bias=copy("head.bias"),
         output=output,
         feature_names_in=None if names is None else tuple(names),
+        autoregressive=int(arch.autoregressive),
+        autoregressive_weight=copy("autoregressive.weight"),
     )
