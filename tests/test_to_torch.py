@@ -3,6 +3,8 @@
 The module must give ``predict`` / ``predict_proba`` (float32 to 1e-5, float64
 to 1e-10), hold PyTorch's own parameters under standard ``state_dict`` keys,
 load back into the estimator bit for bit, and go through ``torch.export``.
+The default regressor has an autoregressive term (``autoregressive='auto'``,
+here the last 6 steps), so the tests on default regressors cover it too.
 """
 
 import subprocess
@@ -166,8 +168,11 @@ def test_state_dict_keys_are_pytorch_modules_keys():
         if k == 1:  # 6 -> 10 features: projected; layer 2 is 10 -> 10: identity
             expected.append("layers.1.residual.weight")
         expected += [f"layers.{k}.norm.weight", f"layers.{k}.norm.bias"]
-    expected += ["head.weight", "head.bias"]
+    expected += ["head.weight", "head.bias", "autoregressive.weight"]  # 'auto': 6 steps of 3
     assert list(sd) == expected
+    assert sd["autoregressive.weight"].shape == (1, 18)
+    np.testing.assert_array_equal(sd["autoregressive.weight"].numpy(),
+                                  reg.weights_["autoregressive.weight"])
     assert sd["target_mean"].dtype == torch.float64
     np.testing.assert_array_equal(sd["target_scale"].numpy(), reg._y_scale)
     np.testing.assert_array_equal(sd["layers.2.rnn.weight_hh_l0_reverse"].numpy(),
@@ -282,7 +287,8 @@ def test_loading_refuses_a_state_that_does_not_fit_and_changes_nothing():
     with pytest.raises(ValueError, match="layers.0.rnn.weight_ih_l0 has shape"):
         DeepRNNRegressor(num_layers=2, hidden_size=(5, 3), residual=True).from_torch_state_dict(
             sd, 3, 6)
-    with pytest.raises(ValueError, match=r"unexpected keys \['target_mean', 'target_scale'\]"):
+    with pytest.raises(ValueError, match=r"unexpected keys \['target_mean', 'target_scale', "
+                                         r"'autoregressive.weight'\]"):
         DeepRNNClassifier(num_layers=2, hidden_size=(4, 3), residual=True).from_torch_state_dict(
             sd, 3, 6, classes=[0, 1])
 
@@ -298,6 +304,114 @@ def test_the_older_state_dict_refusals_point_to_to_torch(params):
     old_style = {"rnn.weight_ih_l0": np.zeros((12, 3)), "head.weight": np.zeros((1, 4))}
     with pytest.raises(ValueError, match=r"state_dict of the module .*to_torch\(\) builds"):
         DeepRNNRegressor(**reg.get_params()).from_torch_state_dict(old_style, 3, 6)
+
+
+# the autoregressive term: none, K < T, K = T (T = 6), 'auto' (K = T), with stacking,
+# directions, residual, layer norm, one and two outputs
+AR_CONFIGS = [
+    dict(autoregressive=0, cell="gru", pooling="max"),
+    dict(autoregressive=2, cell="rnn", num_layers=1, pooling="last"),
+    dict(autoregressive=6, cell="lstm", bidirectional=True, pooling="last", residual=True,
+         hidden_size=(3, 5)),
+    dict(autoregressive=3, cell="gru", num_layers=3, hidden_size=(5, 3, 4), pooling="mean",
+         residual=True, bias=False),
+    dict(autoregressive=1, cell="lstm", bidirectional=True, pooling="max", layer_norm=False),
+    dict(autoregressive="auto", cell="gru", bidirectional=True, pooling="mean"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["regression", "regression2"])
+@pytest.mark.parametrize("params", AR_CONFIGS, ids=_id)
+def test_the_autoregressive_term_reproduces_predict_and_loads_back(params, kind, dtype):
+    reg = _fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind))
+    K = reg.network_.arch.autoregressive
+    module = reg.to_torch()
+    assert module.autoregressive_steps == K
+    if K:
+        k = 2 if kind == "regression2" else 1
+        linear = module.autoregressive
+        assert isinstance(linear, torch.nn.Linear) and linear.bias is None
+        assert linear.weight.shape == (k, 3 * K) and linear.weight.dtype == getattr(torch, dtype)
+        np.testing.assert_array_equal(linear.weight.detach().numpy(),
+                                      reg.weights_["autoregressive.weight"])
+        assert np.abs(reg.weights_["autoregressive.weight"]).max() > 0.01  # the term counts
+    else:
+        assert module.autoregressive is None
+        assert not any(key.startswith("autoregressive") for key in module.state_dict())
+    # without and with missing steps (front, inside, end, several)
+    for X_in in (X, X_MISSING):
+        out, expected = _run(module, X_in), reg.predict(X_in)
+        assert out.dtype == np.dtype(dtype) and out.shape == expected.shape
+        np.testing.assert_allclose(out, expected, **TOL[dtype])
+    twin = _reload(reg, module)
+    np.testing.assert_array_equal(twin._theta, reg._theta)
+    np.testing.assert_array_equal(twin.predict(X_MISSING), reg.predict(X_MISSING))
+    # fused: the same without missing steps
+    module.fused = True
+    np.testing.assert_allclose(_run(module, X), reg.predict(X), **TOL[dtype])
+
+
+def test_the_autoregressive_term_reads_the_last_steps_and_zeros_before_the_first():
+    """Fewer steps than K: as the estimator's window with leading missing steps."""
+    reg = _fit(DeepRNNRegressor, dict(dtype="float64", bidirectional=True, pooling="last",
+                                      autoregressive=5), _targets("regression"))
+    module = reg.to_torch()
+    short = X_MISSING[:, -3:]  # 3 steps: the term reads 2 zero positions, then these
+    front = np.concatenate([np.full((12, 3, 3), np.nan), short], axis=1)
+    np.testing.assert_allclose(_run(module, short), reg.predict(front), **TOL["float64"])
+    # the term alone: the last 5 steps' inputs flattened oldest first, missing steps as 0
+    lagged = np.nan_to_num(X_MISSING[:, -5:]).reshape(12, 15)
+    with torch.no_grad():
+        term = module.autoregressive(torch.from_numpy(lagged)).numpy()
+    np.testing.assert_allclose(term, lagged @ reg.weights_["autoregressive.weight"].T,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_torch_export_of_the_autoregressive_term_with_a_dynamic_batch():
+    reg = _fit(DeepRNNRegressor, dict(cell="lstm", hidden_size=3, autoregressive=4,
+                                      dtype="float64"), _targets("regression2"))
+    module = reg.to_torch()
+    x = torch.from_numpy(X_MISSING)
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(module, (x,), dynamic_shapes={"x": {0: batch}})
+    with torch.no_grad():
+        for rows in (slice(0, 12), slice(2, 9)):
+            out = exported.module()(x[rows]).numpy()
+            np.testing.assert_allclose(out, reg.predict(X_MISSING[rows]), **TOL["float64"])
+
+
+def test_loading_the_autoregressive_term_checks_it_and_changes_nothing():
+    reg = _fit(DeepRNNRegressor, dict(autoregressive=4, dtype="float64"), _targets("regression"))
+    sd = reg.to_torch().state_dict()
+    params = reg.get_params()
+
+    def refused(state, match, **changes):
+        fresh = DeepRNNRegressor(**{**params, **changes})
+        with pytest.raises(ValueError, match=match):
+            fresh.from_torch_state_dict(state, 3, 6)
+        assert not hasattr(fresh, "network_") and not hasattr(fresh, "n_features_in_")
+
+    without = {k: v for k, v in sd.items() if k != "autoregressive.weight"}
+    refused(without, r"missing keys \['autoregressive.weight'\].*set autoregressive=0",
+            autoregressive="auto")
+    refused(sd, r"unexpected keys \['autoregressive.weight'\].*with autoregressive=4",
+            autoregressive=0)
+    refused(sd, r"autoregressive.weight has shape \(1, 12\).*needs \(1, 18\)",
+            autoregressive="auto")
+    refused(sd, "autoregressive=7 is more steps than the sequences have", autoregressive=7)
+    # a fitted estimator is left as it was, its fitted length included
+    fitted = _fit(DeepRNNRegressor, dict(params, autoregressive=2), _targets("regression"))
+    before = fitted.predict(X)
+    with pytest.raises(ValueError, match=r"autoregressive.weight has shape \(1, 12\)"):
+        fitted.from_torch_state_dict(sd, 3, 5)
+    assert fitted.n_features_in_ == 6 and fitted.n_features_per_step_ == 3
+    np.testing.assert_array_equal(fitted.predict(X), before)
+    # and without the term, autoregressive=0 loads what a model without it exported
+    plain = _fit(DeepRNNRegressor, dict(params, autoregressive=0), _targets("regression"))
+    twin = DeepRNNRegressor(**dict(params, autoregressive=0)).from_torch_state_dict(
+        plain.to_torch().state_dict(), 3, 6)
+    np.testing.assert_array_equal(twin.predict(X_MISSING), plain.predict(X_MISSING))
 
 
 def test_an_unfitted_estimator_has_no_module():

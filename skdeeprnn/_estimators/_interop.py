@@ -24,12 +24,16 @@ backward half at the first step):
   ``output.amax(dim=1)`` (over the steps of the batch-first output);
 - many-to-many (``return_sequences=True``): ``output`` at every step.
 
-A model of several layers with residual connections or layer norm, or with
-unequal hidden sizes, does not fit that layout: ``to_torch()`` builds a module
-for it (``skdeeprnn._export._torch``), whose ``state_dict`` keys
+A model of several layers with residual connections or layer norm, with
+unequal hidden sizes, or with an autoregressive term (the regressor's
+``autoregressive``, a linear map of the last ``K`` steps' inputs added to the
+head's scores) does not fit that layout: ``to_torch()`` builds a module for it
+(``skdeeprnn._export._torch``), whose ``state_dict`` keys
 (``layers.<k>.rnn.*``, ``layers.<k>.norm.*``, ``layers.<k>.residual.weight``,
-``head.*``, the regressor's ``target_mean`` and ``target_scale``)
-:func:`from_torch_state_dict` reads as well.
+``head.*``, ``autoregressive.weight``, the regressor's ``target_mean`` and
+``target_scale``) :func:`from_torch_state_dict` reads as well. It also reads
+``autoregressive.weight`` beside the ``rnn.*`` keys, for a module of one's own
+that adds the term.
 
 Nothing here imports torch: the dictionaries hold NumPy arrays (convert with
 ``torch.from_numpy``), and the import accepts NumPy arrays or tensors.
@@ -66,8 +70,8 @@ _USE_TO_TORCH = (
 )
 _LOAD_MODULE_STATE = (
     "Load the state_dict of the module the estimator's to_torch() builds instead (keys "
-    "'layers.<k>.rnn.*', 'layers.<k>.norm.*', 'layers.<k>.residual.weight', 'head.*'), which "
-    "holds every configuration."
+    "'layers.<k>.rnn.*', 'layers.<k>.norm.*', 'layers.<k>.residual.weight', 'head.*', "
+    "'autoregressive.weight'), which holds every configuration."
 )
 
 
@@ -103,6 +107,25 @@ def _check_torch_can_hold(arch, remedy=_USE_TO_TORCH):
         )
 
 
+def _check_no_autoregressive_term(arch):
+    """Refuse the autoregressive term, which a recurrent module and a head cannot hold."""
+    if arch.autoregressive:
+        raise ValueError(
+            f"this model has an autoregressive term (autoregressive.weight of shape "
+            f"{(arch.output_size, arch.autoregressive * arch.input_size)}: the inputs of the "
+            f"last {arch.autoregressive} steps, added linearly to the head's scores), which "
+            f"nn.RNN/nn.LSTM/nn.GRU with an nn.Linear head cannot hold. {_USE_TO_TORCH} Or fit "
+            "the regressor with autoregressive=0 for a model without the term."
+        )
+
+
+def _autoregressive_keys(arch):
+    """``state_dict`` key of the autoregressive term (the same in both layouts), if any."""
+    if not arch.autoregressive:
+        return {}
+    return {"autoregressive.weight": "autoregressive.weight"}
+
+
 def _norm_keys(arch):
     """``state_dict`` keys of the ``nn.LayerNorm`` after the module, with our names."""
     if not arch.layer_norm:
@@ -117,6 +140,7 @@ def _module_dict_keys(arch):
     keys["head.weight"] = "head.weight"
     if arch.bias:
         keys["head.bias"] = "head.bias"
+    keys.update(_autoregressive_keys(arch))
     return keys
 
 
@@ -144,12 +168,50 @@ def _module_keys(arch):
     keys["head.weight"] = "head.weight"
     if arch.bias:
         keys["head.bias"] = "head.bias"
+    keys.update(_autoregressive_keys(arch))
     return keys
 
 
 def _is_module_state(tensors):
     """Whether a ``state_dict`` comes from a ``to_torch()`` module (else: ``rnn.*`` keys)."""
     return any(key.startswith("layers.") for key in tensors)
+
+
+class _FittedSizes:
+    """Give an estimator the fitted sizes ``_architecture`` reads, for a ``with`` block only.
+
+    The regressor's ``autoregressive='auto'`` needs ``n_features_in_`` and
+    ``n_features_per_step_`` to size its term. On leaving the block the
+    estimator gets its own attributes back (or none), so a refused import
+    changes nothing.
+    """
+
+    _NAMES = ("n_features_in_", "n_features_per_step_")
+
+    def __init__(self, estimator, n_timesteps, n_features_per_step):
+        self.estimator = estimator
+        self.values = (n_timesteps, n_features_per_step)
+
+    def __enter__(self):
+        self.saved = {name: self.estimator.__dict__[name] for name in self._NAMES
+                      if name in self.estimator.__dict__}
+        for name, value in zip(self._NAMES, self.values, strict=True):
+            setattr(self.estimator, name, value)
+        return self.estimator
+
+    def __exit__(self, *exc_info):
+        for name in self._NAMES:
+            if name in self.saved:
+                setattr(self.estimator, name, self.saved[name])
+            else:
+                delattr(self.estimator, name)
+        return False
+
+
+def _architecture(estimator, n_features_per_step, n_outputs, n_timesteps):
+    """The estimator's architecture for sequences of ``n_timesteps`` steps."""
+    with _FittedSizes(estimator, n_timesteps, n_features_per_step):
+        return estimator._architecture(n_features_per_step, n_outputs)
 
 
 def _kwargs_from_arch(arch):
@@ -219,7 +281,11 @@ def torch_modules_kwargs(estimator, input_size=None):
             "the estimator is not fitted: pass input_size (the number of features per time "
             "step) to get the torch module's arguments."
         )
-    return _kwargs_from_arch(estimator._architecture(int(input_size), 1))
+    # the recurrent module does not depend on the autoregressive term, which is sized by the
+    # sequences' length: any length that admits the term will do
+    steps = getattr(estimator, "autoregressive", 0)
+    n_timesteps = int(steps) if isinstance(steps, Integral) and steps > 1 else 1
+    return _kwargs_from_arch(_architecture(estimator, int(input_size), 1, n_timesteps))
 
 
 def to_torch_state_dict(estimator):
@@ -255,14 +321,16 @@ def to_torch_state_dict(estimator):
         If the estimator is not fitted.
     ValueError
         If the layers have unequal hidden sizes, a model of several layers
-        has ``residual`` or ``layer_norm``, or a regressor has
-        ``bias=False`` but a non-zero target mean, which an
-        ``nn.Linear(bias=False)`` head cannot add.
+        has ``residual`` or ``layer_norm``, a regressor has an
+        autoregressive term (``autoregressive.weight``: ``to_torch()``
+        holds it), or a regressor has ``bias=False`` but a non-zero target
+        mean, which an ``nn.Linear(bias=False)`` head cannot add.
     """
     _check_estimator(estimator)
     check_is_fitted(estimator, "network_")
     arch = estimator.network_.arch
     _check_torch_can_hold(arch)
+    _check_no_autoregressive_term(arch)
     P = estimator.network_.layout.views(estimator._theta)
     state = OrderedDict((f"rnn.{name}", P[name].copy()) for name in _recurrent_names(arch))
     for key, name in _norm_keys(arch).items():
@@ -349,6 +417,24 @@ def _classifier_head(weight, bias, classes, multilabel):
     return lb, weight, bias
 
 
+def _autoregressive_hint(estimator, arch, tensors, missing, unexpected, n_features_per_step):
+    """What to set when only the autoregressive term does not match, else ''."""
+    key = "autoregressive.weight"
+    if key in missing:
+        setting = getattr(estimator, "autoregressive", 0)
+        return (f" The estimator's autoregressive={setting!r} gives a term of the last "
+                f"{arch.autoregressive} steps; to load a model without the term, set "
+                "autoregressive=0.")
+    if key in unexpected and tensors[key].ndim == 2:
+        width = tensors[key].shape[1]
+        steps = width // n_features_per_step if width % n_features_per_step == 0 else None
+        what = (f"autoregressive={steps}" if steps else
+                f"a term over a multiple of {n_features_per_step} inputs per output")
+        return (f" The state_dict has an autoregressive term ({key} of shape "
+                f"{tensors[key].shape}); load it into a DeepRNNRegressor with {what}.")
+    return ""
+
+
 def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timesteps, *,
                           classes=None, multilabel=False):
     """Initialise an estimator from a PyTorch ``state_dict``, ready to predict and train on.
@@ -364,17 +450,28 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
       (a one-layer torch recurrent module per layer, so its names end in
       ``_l0``), ``layers.<k>.residual.weight`` where a skip connection
       changes the width, ``layers.<k>.norm.weight`` / ``.bias``,
-      ``head.weight`` / ``head.bias`` and, for the regressor, the float64
-      buffers ``target_mean`` and ``target_scale``, which become its target
-      scaling: the estimator then predicts exactly as the model that was
-      exported;
+      ``head.weight`` / ``head.bias``, ``autoregressive.weight`` for a
+      regressor with an autoregressive term and, for the regressor, the
+      float64 buffers ``target_mean`` and ``target_scale``, which become its
+      target scaling: the estimator then predicts exactly as the model that
+      was exported;
     - the keys :func:`to_torch_state_dict` produces (``rnn.<torch name>``,
       ``head.weight``, ``head.bias``: the keys of ``nn.ModuleDict({"rnn":
       rnn, "head": head}).state_dict()``; with ``layer_norm=True`` also
       ``norm.weight`` and ``norm.bias`` of an ``nn.LayerNorm`` between them),
-      for the architectures one torch recurrent module holds. A regressor
-      gets the identity target scaling (mean 0, scale 1): the head's outputs
-      are the predictions, and further training works in the units of ``y``.
+      for the architectures one torch recurrent module holds, and
+      ``autoregressive.weight`` for a regressor with an autoregressive term
+      (an ``nn.Linear(K * n_features_per_step, n_outputs, bias=False)`` of
+      the last ``K`` steps, flattened step by step and oldest first, added to
+      the head's output). A regressor gets the identity target scaling (mean
+      0, scale 1): the head's outputs are the predictions, and further
+      training works in the units of ``y``.
+
+    The regressor's ``autoregressive`` says whether the dictionary must hold
+    ``autoregressive.weight`` and its width: ``'auto'`` reads ``min(n_timesteps,
+    max(1, 1024 // n_features_per_step))`` steps (and none with
+    ``return_sequences=True``), an int that many; set ``autoregressive=0`` to
+    load a module without the term.
 
     The number of outputs is read from ``head.weight``. Afterwards
     ``predict`` equals the torch modules' output (see the module docstring
@@ -413,8 +510,10 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     Raises
     ------
     ValueError
-        If keys are missing or unexpected, a shape does not match the
-        estimator's architecture, the ``rnn.*`` layout cannot hold it
+        If keys are missing or unexpected (``autoregressive.weight`` included,
+        see above), a shape does not match the estimator's architecture,
+        ``autoregressive`` is more steps than ``n_timesteps``, the ``rnn.*``
+        layout cannot hold it
         (unequal hidden sizes; residual or layer norm between layers), the
         target buffers are not finite or not positive scales, or a
         classifier's ``classes`` do not fit the head. The estimator is left
@@ -435,7 +534,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     n_outputs = tensors["head.weight"].shape[0]
     if n_outputs < 1:
         raise ValueError("head.weight has 0 outputs.")
-    arch = estimator._architecture(n_features_per_step, n_outputs)
+    arch = _architecture(estimator, n_features_per_step, n_outputs, n_timesteps)
     if _is_module_state(tensors):
         keys = _module_keys(arch)
         buffers = () if classifier else _TARGET_BUFFERS
@@ -451,8 +550,10 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
             f"state_dict does not match the estimator's architecture "
             f"({_MODES[arch.cell]}, num_layers={arch.num_layers}, hidden sizes "
             f"{arch.hidden_sizes}, bias={arch.bias}, bidirectional={arch.bidirectional}, "
-            f"residual={arch.residual}, layer_norm={arch.layer_norm}): missing keys "
-            f"{missing}, unexpected keys {unexpected}."
+            f"residual={arch.residual}, autoregressive={arch.autoregressive}, layer_norm="
+            f"{arch.layer_norm}): missing keys {missing}, unexpected keys {unexpected}."
+            + _autoregressive_hint(estimator, arch, tensors, missing, unexpected,
+                                   n_features_per_step)
         )
     network = StackedRNN(arch)
     shapes = network.layout.shapes
@@ -465,10 +566,14 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
         )
     for key, name in keys.items():
         if tensors[key].shape != shapes[name]:
+            what = (f"autoregressive={estimator.autoregressive!r}: the last "
+                    f"{arch.autoregressive} steps of {n_features_per_step} features"
+                    if name == "autoregressive.weight" else
+                    f"{arch.cell}, hidden sizes {arch.hidden_sizes}, bidirectional="
+                    f"{arch.bidirectional}")
             raise ValueError(
                 f"{key} has shape {tensors[key].shape}, but the estimator's architecture "
-                f"({arch.cell}, hidden sizes {arch.hidden_sizes}, bidirectional="
-                f"{arch.bidirectional}) needs {shapes[name]}."
+                f"({what}) needs {shapes[name]}."
             )
     for key in buffers:
         value = tensors[key]
@@ -486,7 +591,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     weight, bias = tensors["head.weight"], tensors.get("head.bias")
     if classifier:
         lb, weight, bias = _classifier_head(weight, bias, classes, multilabel)
-        arch = estimator._architecture(n_features_per_step, weight.shape[0])
+        arch = _architecture(estimator, n_features_per_step, weight.shape[0], n_timesteps)
         network = StackedRNN(arch)
     params = {name: tensors[key] for key, name in keys.items()}
     params["head.weight"] = weight

@@ -5,11 +5,14 @@
 hence what ``predict`` / ``predict_proba`` give. Each layer holds a one-layer
 ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``batch_first=True``), an optional
 ``nn.Linear(bias=False)`` residual projection and an optional
-``nn.LayerNorm``; the head is an ``nn.Linear``; the regressor keeps its target
-scaling as float64 buffers. So ``state_dict()`` has PyTorch's own keys
+``nn.LayerNorm``; the head is an ``nn.Linear``; a regressor with an
+autoregressive term adds ``nn.Linear(K * d, k, bias=False)`` of the last ``K``
+steps' inputs to the head's output; the regressor keeps its target scaling as
+float64 buffers. So ``state_dict()`` has PyTorch's own keys
 (``layers.0.rnn.weight_ih_l0``, ``layers.1.norm.weight``,
-``layers.1.residual.weight``, ``head.weight``, ``target_mean``, ...) and
-nothing is folded: it loads back into the estimator exactly.
+``layers.1.residual.weight``, ``head.weight``, ``autoregressive.weight``,
+``target_mean``, ...) and nothing is folded: it loads back into the estimator
+exactly.
 
 PyTorch's recurrent modules cannot keep the state across a missing step inside
 a sequence (packed sequences only cut the end), so by default each direction
@@ -212,10 +215,19 @@ class _DeepRNNModule(nn.Module):
         k, width = description.head_weight.shape
         self.head = nn.Linear(width, k, bias=description.head_bias is not None,
                               dtype=_TORCH_DTYPES[dtype.name])
+        # the autoregressive term: the last K steps' inputs, linearly, beside the head
+        self.autoregressive_steps = int(description.autoregressive)
+        self.autoregressive = None
+        if self.autoregressive_steps:
+            self.autoregressive = nn.Linear(self.autoregressive_steps * self.input_size, k,
+                                            bias=False, dtype=_TORCH_DTYPES[dtype.name])
         with torch.no_grad():
             self.head.weight.copy_(_tensor(description.head_weight, dtype))
             if description.head_bias is not None:
                 self.head.bias.copy_(_tensor(description.head_bias, dtype))
+            if self.autoregressive is not None:
+                self.autoregressive.weight.copy_(
+                    _tensor(description.autoregressive_weight, dtype))
 
     def _pool(self, top, observed):
         """Return what the head reads of the top layer's output ``(n, T, F)``."""
@@ -240,17 +252,34 @@ class _DeepRNNModule(nn.Module):
         h = self.top_hidden_size
         return torch.cat([at(last, top[:, :, :h]), at(first, top[:, :, h:])], dim=1)
 
+    def _lagged(self, x):
+        """The inputs the autoregressive term reads: ``(n, K * d)``.
+
+        The last ``K`` steps of ``x`` ``(n, T, d)`` (missing steps already 0),
+        oldest first, flattened step by step (``j * d + f``); the positions
+        before the first step are 0 when ``K > T``.
+        """
+        K = self.autoregressive_steps
+        if x.shape[1] < K:  # the number of steps is static, also under torch.export
+            x = F.pad(x, (0, 0, K - x.shape[1], 0))
+        return x[:, x.shape[1] - K:, :].flatten(1)
+
     def _scores(self, x):
         """Head scores ``(n, k)`` or ``(n, T, k)`` and the observed mask ``(n, T)``."""
         x = x.to(self.head.weight.dtype)
         if x.dim() == 2:  # (n, T): univariate sequences, as the estimators accept
             x = x[:, :, None]
         observed = ~torch.isnan(x).all(dim=2)
+        zeroed = torch.where(observed[:, :, None], x, 0.0)
+        lagged = None if self.autoregressive is None else self._lagged(zeroed)
         if not self.fused:  # fused: NaN goes through, so that missing steps show
-            x = torch.where(observed[:, :, None], x, 0.0)
+            x = zeroed
         for layer in self.layers:
             x = layer(x, observed, self.fused)
-        return self.head(self._pool(x, observed)), observed
+        scores = self.head(self._pool(x, observed))
+        if lagged is not None:
+            scores = scores + self.autoregressive(lagged)
+        return scores, observed
 
     def _at_observed(self, out, observed):
         """Many-to-many outputs are NaN at missing steps."""
@@ -281,8 +310,17 @@ class DeepRNNRegressorModule(_DeepRNNModule):
         The recurrent layers, bottom to top.
     head : torch.nn.Linear
         The output layer; its outputs are standardised targets.
+    autoregressive : torch.nn.Linear or None
+        The autoregressive term, ``nn.Linear(K * n_features, n_outputs,
+        bias=False)``: it reads the last ``K`` steps of ``x`` flattened step
+        by step, oldest first, missing steps as 0, and its output is added to
+        the head's. None for a model without the term
+        (``autoregressive=0``).
+    autoregressive_steps : int
+        ``K``, the steps the autoregressive term reads; 0 without it.
     target_mean, target_scale : torch.Tensor of float64, shape (n_outputs,)
-        Buffers: ``prediction = head(...) * target_scale + target_mean``.
+        Buffers: ``prediction = (head(...) + autoregressive(...)) * target_scale
+        + target_mean``.
     squeeze : bool
         Whether the output axis is dropped (``y`` had none in ``fit``).
     fused : bool
