@@ -3,7 +3,10 @@
 The same weights are copied into ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` + ``nn.Linear``
 and into our flat vector; both must agree to 1e-10 in float64 and 1e-4 in float32.
 The second half checks the export to / import from a PyTorch ``state_dict``
-(:mod:`skdeeprnn._estimators._interop`).
+(:mod:`skdeeprnn._estimators._interop`). A bare recurrent module and a head
+cannot hold the regressor's autoregressive term, which its default
+``autoregressive='auto'`` adds: the regressors exported that way here are
+fitted with ``autoregressive=0``, and the term's own tests are at the end.
 """
 
 import itertools
@@ -338,7 +341,7 @@ REG_CONFIGS = [
 def test_regressor_export_reproduces_predict(config, n_outputs):
     rng, X = _xy()
     params = dict(num_layers=2, hidden_size=4, max_iter=5, random_state=0, dtype="float64",
-                  layer_norm=False) | config
+                  layer_norm=False, autoregressive=0) | config
     est = DeepRNNRegressor(**params)
     if est.return_sequences:
         y = rng.normal(size=(20, 6, n_outputs)) * 50 + 100
@@ -402,7 +405,7 @@ def test_classifier_export_reproduces_predict_proba(config, classes):
 def test_export_float32():
     rng, X = _xy(2)
     est = _fit(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="gru",
-                                bidirectional=True,
+                                bidirectional=True, autoregressive=0,
                                 max_iter=5, random_state=0, dtype="float32"),
                X, rng.normal(size=20) * 3 - 7)
     sd = to_torch_state_dict(est)
@@ -448,7 +451,7 @@ def test_export_errors():
         torch_modules_kwargs(est)
     # no head bias, but the target mean must go somewhere
     est = _fit(DeepRNNRegressor(layer_norm=False, bias=False, hidden_size=3, max_iter=2,
-                                random_state=0,
+                                random_state=0, autoregressive=0,
                                 dtype="float64"),
                X, rng.normal(size=20) + 5)
     with pytest.raises(ValueError, match="bias=False"):
@@ -460,7 +463,7 @@ def test_export_without_bias_with_centred_target():
     z = rng.normal(size=10)
     y = np.concatenate([z, -z]) * 4.0  # mean 0 (up to rounding), scale 4 fits in the weights
     est = _fit(DeepRNNRegressor(layer_norm=False, bias=False, hidden_size=3, cell="gru", max_iter=3,
-                                random_state=0, dtype="float64"), X, y)
+                                random_state=0, dtype="float64", autoregressive=0), X, y)
     sd = to_torch_state_dict(est)
     assert "head.bias" not in sd
     out = _run(_load(est, sd), est.network_.arch, X)
@@ -494,7 +497,7 @@ def test_regressor_import_predicts_as_torch_and_trains_on(kind, config, bidirect
                          nonlinearity=config.get("nonlinearity", "tanh"))
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}  # torch tensors
     est = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, bias=bias, solver="adam",
-                           alpha=0.0,
+                           alpha=0.0, autoregressive=0,
                            warm_start=True, max_iter=1, shuffle=False, batch_size=1000,
                            random_state=0, **config, dtype="float64")
     assert from_torch_state_dict(est, sd, n_features_per_step=3, n_timesteps=6) is est
@@ -565,7 +568,7 @@ def test_import_errors():
     model = _torch_model("LSTM", 3, 4, 2, 1)
     sd = model.state_dict()
     reg = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
-                           dtype="float64")
+                           dtype="float64", autoregressive=0)
     with pytest.raises(ValueError, match="missing.*rnn.weight_hh_l1"):
         from_torch_state_dict(reg, {k: v for k, v in sd.items() if k != "rnn.weight_hh_l1"},
                               3, 6)
@@ -573,7 +576,7 @@ def test_import_errors():
         from_torch_state_dict(reg, {**sd, "rnn.weight_ih_l2": sd["rnn.weight_ih_l1"]}, 3, 6)
     with pytest.raises(ValueError, match="shape"):
         from_torch_state_dict(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=5,
-                                               cell="lstm"),
+                                               cell="lstm", autoregressive=0),
                               sd, 3, 6)
     with pytest.raises(ValueError, match="shape"):  # a GRU dict into an LSTM estimator
         from_torch_state_dict(reg, _torch_model("GRU", 3, 4, 2, 1).state_dict(), 3, 6)
@@ -581,7 +584,7 @@ def test_import_errors():
         from_torch_state_dict(reg, sd, 2, 6)
     with pytest.raises(ValueError, match="same hidden size"):
         from_torch_state_dict(DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=(4, 3),
-                                               cell="lstm"),
+                                               cell="lstm", autoregressive=0),
                               sd, 3, 6)
     with pytest.raises(ValueError, match="classes"):
         from_torch_state_dict(DeepRNNClassifier(layer_norm=False, num_layers=2, hidden_size=4,
@@ -626,6 +629,7 @@ def test_round_trip_through_torch_state_dict(Estimator, dtype):
     tol = DTYPES[dtype][2]
     if Estimator is DeepRNNRegressor:
         y, kwargs = rng.normal(size=(20, 2)) * 10 + 3, {}
+        params["autoregressive"] = 0
     else:
         y = np.array(["a", "b", "c", "d"])[rng.randint(0, 4, size=20)]
         kwargs = {}
@@ -676,6 +680,8 @@ def test_one_layer_with_layer_norm_exports_and_imports_with_an_nn_layer_norm(con
     """rnn -> norm (nn.LayerNorm) -> head reproduces predict; the import gives it back."""
     npdtype, tdtype, tol = DTYPES[dtype]
     rng, X = _xy(3)
+    if Estimator is DeepRNNRegressor:
+        config = dict(config, autoregressive=0)  # the default's term: not in these modules
     est = Estimator(hidden_size=4, max_iter=5, random_state=0, dtype=dtype, **config)
     assert est.layer_norm and est.num_layers == 1  # the defaults
     seq = est.return_sequences
@@ -707,18 +713,19 @@ def test_one_layer_with_layer_norm_exports_and_imports_with_an_nn_layer_norm(con
 
 def test_import_into_layer_norm_needs_the_norm_tensors():
     rng, X = _xy(4)
-    plain = _fit(DeepRNNRegressor(hidden_size=3, layer_norm=False, max_iter=2, random_state=0),
-                 X, rng.normal(size=20))
+    plain = _fit(DeepRNNRegressor(hidden_size=3, layer_norm=False, max_iter=2, random_state=0,
+                                  autoregressive=0), X, rng.normal(size=20))
     with pytest.raises(ValueError, match=r"layer_norm=True\): missing keys \['norm.weight', "
                                          r"'norm.bias'\]"):
-        DeepRNNRegressor(hidden_size=3).from_torch_state_dict(to_torch_state_dict(plain), 3, 6)
+        DeepRNNRegressor(hidden_size=3, autoregressive=0).from_torch_state_dict(
+            to_torch_state_dict(plain), 3, 6)
 
 
 def test_estimator_methods_round_trip_through_torch_modules():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(25, 6, 3)), 50 + 10 * rng.normal(size=25)
     reg = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
-                           bidirectional=True,
+                           bidirectional=True, autoregressive=0,
                            pooling="last", max_iter=3, random_state=0,
                            dtype="float64")  # the head reads h_n
     with warnings.catch_warnings():
@@ -735,14 +742,17 @@ def test_estimator_methods_round_trip_through_torch_modules():
         out = head(torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()[:, 0]
     np.testing.assert_allclose(out, reg.predict(X), rtol=1e-10, atol=1e-10)
     twin = DeepRNNRegressor(layer_norm=False, num_layers=2, hidden_size=4, cell="lstm",
-                            bidirectional=True,
+                            bidirectional=True, autoregressive=0,
                             pooling="last", dtype="float64")
     twin.from_torch_state_dict(modules.state_dict(), n_features_per_step=3, n_timesteps=6)
     np.testing.assert_allclose(twin.predict(X), reg.predict(X), rtol=1e-10)
 
 
 def test_the_pytorch_page_forecaster_predicts_as_the_default_regressor():
-    """docs/user_guide/pytorch.rst: the Forecaster module loads a default model's state_dict."""
+    """docs/user_guide/pytorch.rst: the Forecaster module loads a default model's state_dict.
+
+    The default but for its autoregressive term, which this layout cannot hold.
+    """
 
     class Forecaster(nn.Module):
         def __init__(self, n_features, hidden_size, n_outputs):
@@ -758,10 +768,118 @@ def test_the_pytorch_page_forecaster_predicts_as_the_default_regressor():
 
     rng = np.random.RandomState(0)
     X_windows = rng.normal(size=(40, 10, 6))
-    model = _fit(DeepRNNRegressor(max_iter=3, random_state=0), X_windows,
+    model = _fit(DeepRNNRegressor(max_iter=3, random_state=0, autoregressive=0), X_windows,
                  100 + 10 * X_windows[:, :, 0].sum(axis=1))
     net = Forecaster(n_features=6, hidden_size=32, n_outputs=1).eval()
     net.load_state_dict({k: torch.from_numpy(a) for k, a in model.to_torch_state_dict().items()})
     with torch.no_grad():
         y_torch = net(torch.from_numpy(X_windows).float())[:, 0].numpy()
     np.testing.assert_allclose(y_torch, model.predict(X_windows), rtol=1e-5)
+
+
+# ====================================================== the regressor's autoregressive term
+def _ar_modules(K, n_outputs=1, seed=0, bias=True):
+    """nn.ModuleDict(rnn=GRU, head=Linear, autoregressive=Linear(K * 3, k, bias=False))."""
+    torch.manual_seed(seed)
+    return nn.ModuleDict({
+        "rnn": nn.GRU(3, 4, 1, bias=bias, batch_first=True),
+        "head": nn.Linear(4, n_outputs, bias=bias),
+        "autoregressive": nn.Linear(K * 3, n_outputs, bias=False),
+    }).double()
+
+
+def _ar_run(modules, X, K):
+    """head(h_n) + autoregressive(last K steps, flattened step by step, oldest first)."""
+    with torch.no_grad():
+        x = torch.from_numpy(X)
+        _, h_n = modules["rnn"](x)
+        return (modules["head"](h_n[-1])
+                + modules["autoregressive"](x[:, -K:].flatten(1))).numpy()
+
+
+def test_the_default_regressor_is_refused_with_the_way_out():
+    rng, X = _xy(8)
+    y = rng.normal(size=20)
+    reg = _fit(DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0), X, y)
+    assert reg.network_.arch.autoregressive == 6  # 'auto': every step of the window
+    with pytest.raises(ValueError, match=r"autoregressive term \(autoregressive.weight of shape "
+                                         r"\(1, 18\).*Use the estimator's to_torch\(\) instead.*"
+                                         r"autoregressive=0"):
+        to_torch_state_dict(reg)
+    # the recurrent module's arguments do not depend on the term
+    plain = _fit(DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0, autoregressive=0),
+                 X, y)
+    assert torch_modules_kwargs(reg) == torch_modules_kwargs(plain) == reg.torch_kwargs()
+
+
+@pytest.mark.parametrize("autoregressive", ["auto", 0, 1, 5])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_torch_kwargs_of_an_unfitted_regressor(autoregressive, return_sequences):
+    """Unfitted, the length that sizes the term is unknown, and the kwargs need none."""
+    if return_sequences and autoregressive not in ("auto", 0):
+        pytest.skip("the term needs many-to-one output")
+    est = DeepRNNRegressor(hidden_size=(5, 5), num_layers=2, cell="lstm", layer_norm=False,
+                           autoregressive=autoregressive, return_sequences=return_sequences)
+    assert est.torch_kwargs(input_size=3) == dict(
+        mode="LSTM", input_size=3, hidden_size=5, num_layers=2, bias=True, batch_first=True,
+        bidirectional=False, dropout=0.0)
+    assert not hasattr(est, "n_features_in_") and not hasattr(est, "n_features_per_step_")
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+@pytest.mark.parametrize("K", [2, 6])
+def test_import_of_an_rnn_layout_with_the_autoregressive_term(K, n_outputs):
+    """rnn.*, head.* and autoregressive.weight: predict equals the modules, and round trips."""
+    rng, X = _xy(9)
+    X[0, -1] = np.nan  # a missing last step: 0 in the term, the state kept
+    modules = _ar_modules(K, n_outputs)
+    sd = modules.state_dict()
+    params = dict(hidden_size=4, cell="gru", layer_norm=False, pooling="last", dtype="float64")
+    est = DeepRNNRegressor(**params, autoregressive=K)
+    from_torch_state_dict(est, sd, 3, 6)
+    np.testing.assert_array_equal(est.weights_["autoregressive.weight"],
+                                  sd["autoregressive.weight"].numpy())
+    expected = _ar_run(modules, np.nan_to_num(X[1:]), K)
+    pred = est.predict(X)
+    np.testing.assert_allclose(pred[1:], expected if n_outputs > 1 else expected[:, 0],
+                               rtol=1e-10, atol=1e-10)
+    # the missing last step: the state of step 4, and zeros in the term's last position
+    with torch.no_grad():
+        _, h_n = modules["rnn"](torch.from_numpy(X[:1, :5]))
+        lagged = torch.from_numpy(np.nan_to_num(X[:1, -K:])).flatten(1)
+        first = (modules["head"](h_n[-1]) + modules["autoregressive"](lagged)).numpy()
+    np.testing.assert_allclose(pred[:1], first if n_outputs > 1 else first[:, 0],
+                               rtol=1e-10, atol=1e-10)
+    # 'auto' sizes the term from the length: all 6 steps
+    if K == 6:
+        auto = from_torch_state_dict(DeepRNNRegressor(**params), sd, 3, 6)
+        np.testing.assert_array_equal(auto.predict(X), pred)
+    # the older export cannot hold it; to_torch() can, and loads back bit for bit
+    with pytest.raises(ValueError, match=r"Use the estimator's to_torch\(\) instead"):
+        to_torch_state_dict(est)
+    module_state = est.to_torch().state_dict()
+    twin = DeepRNNRegressor(**params, autoregressive=K).from_torch_state_dict(module_state, 3, 6)
+    np.testing.assert_array_equal(twin._theta, est._theta)
+    np.testing.assert_array_equal(twin.predict(X), pred)
+
+
+def test_an_rnn_layout_import_requires_exactly_the_term_the_estimator_has():
+    sd = _ar_modules(3).state_dict()
+    params = dict(hidden_size=4, cell="gru", layer_norm=False, pooling="last")
+    without = {k: v for k, v in sd.items() if k != "autoregressive.weight"}
+    cases = [
+        (DeepRNNRegressor(**params, autoregressive=3), without,
+         r"missing keys \['autoregressive.weight'\].*set autoregressive=0"),
+        (DeepRNNRegressor(**params), without,  # 'auto': 6 steps
+         r"missing keys \['autoregressive.weight'\].*autoregressive='auto'"),
+        (DeepRNNRegressor(**params, autoregressive=0), sd,
+         r"unexpected keys \['autoregressive.weight'\].*with autoregressive=3"),
+        (DeepRNNRegressor(**params, autoregressive=2), sd,
+         r"autoregressive.weight has shape \(1, 9\).*needs \(1, 6\)"),
+    ]
+    for est, state, match in cases:
+        with pytest.raises(ValueError, match=match):
+            from_torch_state_dict(est, state, 3, 6)
+        assert not hasattr(est, "network_") and not hasattr(est, "n_features_in_")
+    with pytest.raises(ValueError, match=r"unexpected keys \['autoregressive.weight'\]"):
+        from_torch_state_dict(DeepRNNClassifier(**params), sd, 3, 6, classes=[0, 1])
