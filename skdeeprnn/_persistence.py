@@ -43,6 +43,12 @@ What the file holds (format 1), one array per key:
 
 With the rng and optimizer state, a loaded model goes on training with
 ``partial_fit`` exactly as the saved one would have.
+
+A regressor's autoregressive term is one more weight,
+``weights/autoregressive.weight``, sized by the ``autoregressive`` parameter
+and ``n_features_in_``. Files written before that parameter existed have no
+``autoregressive`` in ``params`` and no such weight: they load with
+``autoregressive=0``, the model they hold, not with today's default.
 """
 
 import json
@@ -530,6 +536,10 @@ def load_npz(file):
     name = reader.str("estimator", _CLASSES)
     Estimator = _CLASSES[name]
     params = _params_from_json(reader, Estimator)
+    if Estimator is DeepRNNRegressor and "autoregressive" not in params:
+        # written before the autoregressive term existed: the model has none, whatever
+        # today's default
+        params["autoregressive"] = 0
     class_weight = params.pop("class_weight", None)
     if isinstance(class_weight, dict):  # set once the labels are read
         params["class_weight"] = None
@@ -547,15 +557,19 @@ def load_npz(file):
     n_outputs = reader.array("weights/head.weight", "f", ndim=2).shape[0]
     if n_outputs < 1:
         raise reader.error("'weights/head.weight' has 0 outputs.")
-    arch = est._architecture(n_features, n_outputs)
+    # the sizes first: the regressor's autoregressive='auto' reads them
+    est.n_features_in_ = n_timesteps
+    est.n_features_per_step_ = n_features
+    try:
+        arch = est._architecture(n_features, n_outputs)
+    except ValueError as exc:
+        raise reader.error(f"invalid parameters: {exc}") from exc
     # _initialize sets every fitted attribute a first fit sets; its random draws are
     # replaced below, and come from a throw-away generator, not the user's
     dtype = imported_dtype(est.dtype, reader.array("weights/head.weight", "f", ndim=2).dtype)
     est._initialize(arch, np.random.RandomState(0), dtype)
     est.network_ = StackedRNN(arch)
     est._theta = _weights(reader, est.network_, dtype)
-    est.n_features_in_ = n_timesteps
-    est.n_features_per_step_ = n_features
     if reader.has("feature_names_in_"):
         names = reader.array("feature_names_in_", "U", shape=(n_timesteps,))
         est.feature_names_in_ = np.asarray(names.tolist(), dtype=object)

@@ -100,6 +100,12 @@ REGRESSORS = {
     "quantile-loss": (dict(loss="quantile", quantile=0.8), Y),
     "huber-return-sequences": (dict(loss="huber", return_sequences=True),
                                X[:, :, 1].cumsum(axis=1)),
+    # the default 'auto' term reads all 4 steps; these set it
+    "autoregressive-2-float32-2-outputs": (dict(autoregressive=2, dtype="float32"),
+                                           np.c_[Y, -Y]),
+    "autoregressive-4-stacked-bidirectional": (dict(autoregressive=4, num_layers=2,
+                                                    bidirectional=True, residual=True), Y),
+    "autoregressive-0": (dict(autoregressive=0), Y),
 }
 
 
@@ -304,6 +310,48 @@ TAMPERED = {
     "negative-count": (_set("n_iter_", np.asarray(-1)), "'n_iter_' is -1"),
     "rng-wrong-size": (_set("rng/keys", np.zeros(3, dtype=np.uint32)), r"'rng/keys' has shape"),
 }
+
+
+def test_the_autoregressive_term_is_saved_and_loaded():
+    X_missing = X.copy()
+    X_missing[0, -1] = X_missing[1, 0] = np.nan
+    reg = DeepRNNRegressor(**FAST).fit(X_missing, Y)  # 'auto': the last 4 steps of 2
+    arrays = _arrays(reg)
+    assert arrays["weights/autoregressive.weight"].shape == (1, 8)
+    np.testing.assert_array_equal(arrays["weights/autoregressive.weight"],
+                                  reg.weights_["autoregressive.weight"])
+    assert json.loads(str(arrays["params"]))["autoregressive"] == "auto"
+    twin = _round_trip(reg)
+    assert twin.autoregressive == "auto" and twin.network_.arch == reg.network_.arch
+    np.testing.assert_array_equal(twin.predict(X_missing), reg.predict(X_missing))
+
+
+def test_a_file_from_before_the_autoregressive_term_loads_without_it():
+    """Its params have no 'autoregressive', nor its weights the term: not today's default."""
+    reg = DeepRNNRegressor(**FAST, autoregressive=0).fit(X, Y)
+    arrays = _arrays(reg)
+    params = json.loads(str(arrays["params"]))
+    del params["autoregressive"]
+    arrays["params"] = np.asarray(json.dumps(params, sort_keys=True))
+    arrays["skdeeprnn_version"] = np.asarray("0.2.0")
+    with pytest.warns(UserWarning, match="saved with skdeeprnn 0.2.0"):
+        twin = load_npz(_file(arrays))
+    assert twin.autoregressive == 0 and twin.network_.arch.autoregressive == 0
+    np.testing.assert_array_equal(twin.predict(X), reg.predict(X))
+    np.testing.assert_array_equal(twin._theta, reg._theta)
+    # with the default written out, the same weights are one short
+    params["autoregressive"] = "auto"
+    arrays["params"] = np.asarray(json.dumps(params, sort_keys=True))
+    with pytest.raises(ValueError, match=r"missing \['autoregressive.weight'\]"):
+        load_npz(_file(arrays))
+
+
+def test_a_term_longer_than_the_sequences_is_rejected():
+    arrays = _arrays(DeepRNNRegressor(**FAST, autoregressive=3).fit(X, Y))
+    arrays["params"] = np.asarray(json.dumps(dict(json.loads(str(arrays["params"])),
+                                                  autoregressive=5)))
+    with pytest.raises(ValueError, match="invalid parameters: autoregressive=5 is more steps"):
+        load_npz(_file(arrays))
 
 
 @pytest.mark.parametrize("name", list(TAMPERED))
