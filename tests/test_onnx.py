@@ -4,7 +4,9 @@ float32 models must match ``predict`` / ``predict_proba`` within 1e-5 of the
 largest value of the output (the whole matrix), float64 models within 1e-12;
 labels must be equal wherever the two most probable classes differ by more
 than 1e-4. Skipped without onnx or onnxruntime (the skl2onnx tests also
-without skl2onnx).
+without skl2onnx). The default regressor has an autoregressive term
+(``autoregressive='auto'``: every step of the window), so the tests and
+pipelines built on default regressors cover it too.
 """
 
 import itertools
@@ -159,6 +161,44 @@ def test_every_architecture_exports(params, dtype):
         assert_matches(y_onnx, reg.predict(X_in), dtype)
 
 
+# the autoregressive term: none, K < T and K = T (T = 6), 'auto', with stacking, directions,
+# residual, layer norm and every pooling
+AR_ARCHITECTURES = [
+    dict(autoregressive=0, cell="gru", pooling="max"),
+    dict(autoregressive=2, cell="rnn", num_layers=1, pooling="last"),
+    dict(autoregressive=6, cell="lstm", bidirectional=True, pooling="last", residual=True,
+         hidden_size=(3, 5)),
+    dict(autoregressive=3, cell="gru", num_layers=3, hidden_size=(5, 3, 4), pooling="mean",
+         residual=True, bias=False),
+    dict(autoregressive=1, cell="lstm", bidirectional=True, pooling="max", layer_norm=False),
+    dict(autoregressive="auto", cell="gru", bidirectional=True, pooling="mean"),
+]
+
+
+@pytest.mark.parametrize("kind", ["regression", "regression2"])
+@pytest.mark.parametrize("params", AR_ARCHITECTURES, ids=_name)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_autoregressive_term_exports(params, dtype, kind):
+    reg = _fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind))
+    K = reg.network_.arch.autoregressive
+    model = _check(to_onnx(reg))
+    weights = {t.name: t for t in model.graph.initializer}
+    if K:
+        assert np.abs(reg.weights_["autoregressive.weight"]).max() > 0.01  # the term counts
+        (weight,) = [onnx.numpy_helper.to_array(t) for name, t in weights.items()
+                     if name.startswith("autoregressive_weight_T")]
+        np.testing.assert_array_equal(weight, reg.weights_["autoregressive.weight"].T)
+    else:
+        assert not any(name.startswith("autoregressive") for name in weights)
+    session = _session(model)
+    # missing steps at the front, inside and at the end, then none: float32 runs the fused
+    # kernels there (the RNN's and the GRU's for a few sequences only, X[4:7])
+    for X_in in (X_MISSING, X, X[4:7]):
+        (y_onnx,) = _run(None, X_in.astype(dtype), session)
+        assert y_onnx.dtype == np.dtype(dtype)
+        assert_matches(y_onnx, reg.predict(X_in), dtype)
+
+
 OUTPUT_KINDS = ["regression", "regression2", "binary", "multiclass", "multiclass-str",
                 "multilabel"]
 
@@ -202,6 +242,7 @@ def test_zipmap_gives_one_dict_per_sample(kind, dtype):
 @pytest.mark.parametrize("params", [
     dict(cell="lstm", bidirectional=True, pooling="last"),
     dict(cell="gru", pooling="mean", residual=True),
+    dict(cell="gru", pooling="max", autoregressive=0),
     dict(cell="rnn", bidirectional=True, return_sequences=True),
 ], ids=_name)
 def test_batch_size_and_number_of_steps_are_dynamic(params):
@@ -212,11 +253,18 @@ def test_batch_size_and_number_of_steps_are_dynamic(params):
     expected = reg.predict(X32)
     for rows in (slice(0, 1), slice(3, 10)):  # one sequence, then seven
         assert_matches(_run(None, X32[rows], session)[0], expected[rows], "float32")
-    # fewer steps: the estimator reads them NaN-padded at the end (the same sequences)
+    # fewer steps: without the autoregressive term the estimator reads them NaN-padded at
+    # the end (the same sequences); the term reads the window's last steps, and zeros
+    # before its first: the estimator reads that NaN-padded in front
     short = X32[:, :4]
-    padded = np.concatenate([short, np.full((12, 2, 3), np.nan, np.float32)], axis=1)
-    got, want = _run(None, short, session)[0], reg.predict(padded)
-    assert_matches(got, want[:, :4] if seq else want, "float32")
+    got = _run(None, short, session)[0]
+    if not reg.network_.arch.autoregressive:
+        padded = np.concatenate([short, np.full((12, 2, 3), np.nan, np.float32)], axis=1)
+        want = reg.predict(padded)
+        assert_matches(got, want[:, :4] if seq else want, "float32")
+    if not seq:
+        padded = np.concatenate([np.full((12, 2, 3), np.nan, np.float32), short], axis=1)
+        assert_matches(got, reg.predict(padded), "float32")
     # more steps: leading missing steps leave the state at zero
     longer = np.concatenate([np.full((12, 3, 3), np.nan, np.float32), X32], axis=1)
     got = _run(None, longer, session)[0]

@@ -17,7 +17,11 @@ give:
   when no step of the batch is missing (where they compute the same);
 - the skip connection, the layer norm (``LayerNormalization`` in float32, two
   passes in float64), the pooling over the observed steps, the head and the
-  estimator's output.
+  estimator's output;
+- with an autoregressive term, the last ``K`` steps of the input (missing
+  steps 0, zeros in front when the input has fewer than ``K`` steps), reshaped
+  to ``(N, K * d)`` and multiplied by the transposed weight, added to the
+  head's scores.
 
 Batch size and number of steps are dynamic. The graph uses opset 18 operators
 (``Reduce*`` with their axes as an input, ``LayerNormalization``).
@@ -112,13 +116,15 @@ def add_estimator(g, desc, x, x_rank, outputs, *, x_dtype=None):
         x = g.op("Cast", x, to=net.elem)
     if x_rank == 2:
         x = g.op("Unsqueeze", x, net.ints([2]))
-    observed, x_tm, mask_tm = _observed(net, x)
+    observed, x0, x_tm, mask_tm = _observed(net, x)
     top = x_tm
     batch = g.op("Shape", x, start=0, end=1)
     fused = _use_fused(net, observed, batch)
     for k, layer in enumerate(desc.layers):
         top = _layer(net, layer, top, mask_tm, batch, fused, f"l{k}")
     scores = _head(net, top, observed, mask_tm)
+    if desc.autoregressive:
+        scores = g.op("Add", scores, _autoregressive(net, x0, batch))
     if desc.output.kind == "regression":
         _regression_output(net, scores, observed, outputs)
     else:
@@ -150,7 +156,8 @@ def _use_fused(net, observed, batch):
 
 
 def _observed(net, x):
-    """Return the observed mask (N, T), the input time-major (T, N, d), the mask (T, N, 1).
+    """Return the observed mask (N, T), the input (N, T, d) and time-major (T, N, d), the mask
+    (T, N, 1).
 
     The input is 0 at the missing steps.
     """
@@ -169,7 +176,27 @@ def _observed(net, x):
     x0 = g.op("Where", nan, net.const(0.0, "zero"), x)
     x_tm = g.op("Transpose", x0, perm=[1, 0, 2])
     mask_tm = g.op("Transpose", observed3, perm=[1, 0, 2])
-    return observed, x_tm, mask_tm
+    return observed, x0, x_tm, mask_tm
+
+
+def _autoregressive(net, x0, batch):
+    """Return the autoregressive term's scores (N, k) of ``x0`` (N, T, d), 0 at missing steps.
+
+    The last ``K`` steps, flattened step by step, oldest first, times the
+    transposed weight. ``K`` zero steps in front make a window of fewer than
+    ``K`` steps read zeros before its first step, as the core does; the number
+    of steps is dynamic, so they are always there.
+    """
+    g, desc = net.g, net.desc
+    K, d = desc.autoregressive, desc.input_size
+    zeros = g.op("ConstantOfShape", g.op("Concat", batch, net.ints([K, d], "lag_shape"), axis=0),
+                 value=helper.make_tensor("value", net.elem, [1], [0.0]))
+    padded = g.op("Concat", zeros, x0, axis=1)  # (N, K + T, d)
+    last = g.op("Slice", padded, net.ints([-K], "lag_start"),
+                net.ints([np.iinfo(np.int64).max], "lag_end"), net.ints([1]))
+    lagged = g.op("Reshape", last, net.ints([0, K * d], "lag_width"))  # (N, K * d)
+    return g.op("MatMul", lagged, net.const(desc.autoregressive_weight.T,
+                                            "autoregressive_weight_T"))
 
 
 def _layer(net, layer, inp, mask_tm, batch, fused, tag):
