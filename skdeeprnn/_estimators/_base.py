@@ -571,7 +571,12 @@ class BaseDeepRNN(BaseEstimator):
         return 0
 
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
-        """Set the autoregressive term's starting weights from the data (nothing here)."""
+        """Set the autoregressive term's weights from the data (nothing here)."""
+
+    def _frozen(self):
+        """The slice of the parameters training leaves as they are: the autoregressive term's."""
+        layout = self.network_.layout
+        return layout.slices.get("autoregressive.weight")
 
     def _initialize(self, arch, rng, dtype):
         self.network_ = StackedRNN(arch)
@@ -686,6 +691,7 @@ class BaseDeepRNN(BaseEstimator):
         workspace = Workspace()
         observed_t = None if observed is None else observed.T
         step_weight_t = None if step_weight is None else step_weight.T
+        frozen = self._frozen()
 
         def objective(theta):
             value, grad = net.loss_and_grad(
@@ -693,6 +699,8 @@ class BaseDeepRNN(BaseEstimator):
                 observed=observed_t, step_weight=step_weight_t, training=False,
                 workspace=workspace,
             )
+            if frozen is not None:
+                grad[frozen] = 0.0
             return value, grad.astype(np.float64)
 
         curve = []
@@ -882,6 +890,7 @@ class BaseDeepRNN(BaseEstimator):
         caller restores good weights. Stops after the current minibatch when
         ``interrupt.requested``; ``seen`` counts the sequences trained on.
         """
+        frozen = self._frozen()
         n = len(rows)
         theta, net, opt = self._theta, self.network_, self._optimizer
         loss_name = self._loss_name()
@@ -898,6 +907,9 @@ class BaseDeepRNN(BaseEstimator):
                 observed = observed_of(Xb)
                 if observed is not None:  # only the steps some sequence observes
                     steps = step_range(observed)
+                    if net.arch.autoregressive:
+                        # the autoregressive term reads the window's last positions
+                        steps = slice(steps.start, len(observed))
                     Xb, observed = Xb[steps], observed[steps]
                     if self.return_sequences:
                         Yb = Yb[steps]
@@ -910,6 +922,8 @@ class BaseDeepRNN(BaseEstimator):
                 step_weight=sw_steps, training=True, random_state=self._rng,
                 workspace=workspace,
             )
+            if frozen is not None:
+                grad[frozen] = 0.0
             norm = clip_by_global_norm(grad, self.clip_grad_norm)
             if not (np.isfinite(value) and np.isfinite(norm)):
                 return np.nan, True, seen

@@ -2,8 +2,6 @@
 
 from numbers import Integral, Real
 
-import os
-
 import numpy as np
 import scipy.linalg
 from sklearn.base import RegressorMixin, _fit_context
@@ -127,14 +125,15 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         return sizes
 
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
-        """Start the autoregressive term at the minimiser of the objective without the network.
+        """Fit the autoregressive term; training then leaves it as it is.
 
         The weighted least squares of the (encoded) targets on the last ``K``
-        inputs with the L2 penalty ``alpha``: the term alone minimises the
-        training objective of ``loss='squared_error'`` there.
+        inputs with the L2 penalty ``alpha``: the minimiser of the training
+        objective of ``loss='squared_error'`` without the network, which then
+        learns what this linear autoregression leaves.
         """
         K = self.network_.arch.autoregressive
-        if not K or os.environ.get("SKDEEPRNN_AR_INIT", "ridge") == "zero":
+        if not K:
             return
         Xt = np.swapaxes(X, 0, 1)
         Z = self.network_._lagged(Xt, None if observed is None else observed.T)
@@ -142,7 +141,9 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         w = np.asarray(sample_weight, dtype=np.float64)
         w = w / w.sum()
         gram = (Z * w[:, None]).T @ Z
-        gram[np.diag_indices_from(gram)] += max(self.alpha, 1e-8)
+        # the loss averages the k outputs: alpha weighs k times more against each output's
+        # squares (a floor keeps the system positive definite when alpha=0)
+        gram[np.diag_indices_from(gram)] += max(self.alpha * Y.shape[-1], 1e-8)
         rhs = (Z * w[:, None]).T @ np.asarray(Y, dtype=np.float64)
         coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
@@ -397,6 +398,22 @@ DeepRNNRegressor.__doc__ = (
         The quantile that ``loss='quantile'`` fits, in (0, 1); unused by the
         other losses. 0.5 fits the median, as ``'absolute_error'`` does (with
         half its loss value).
+
+        .. versionadded:: 0.3
+
+    autoregressive : 'auto' or int, default='auto'
+        A linear autoregression beside the network: the last ``K`` steps of
+        each sequence, flattened (``K * n_features`` inputs, missing steps as
+        0), enter the output through a linear map added to the network's
+        prediction, LSTNet's "highway". It is fitted first, by weighted least
+        squares of the standardised targets with the L2 penalty ``alpha``, and
+        training leaves it as it is: the network learns what the linear
+        autoregression leaves. On forecasts from lag windows this is what makes
+        the network at least as good as a linear model
+        (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
+        up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``), and
+        none with ``return_sequences=True``. An int: ``K`` (at most
+        ``n_timesteps``); 0 turns the term off, the network alone.
 
         .. versionadded:: 0.3
 

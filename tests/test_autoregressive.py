@@ -1,0 +1,110 @@
+"""DeepRNNRegressor's autoregressive term: its steps, its start and what it learns."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
+
+
+def _ar2(n, T, seed=0):
+    """Windows of T steps of an AR(2) series and the value after each window."""
+    rng = np.random.RandomState(seed)
+    series = np.zeros(n + T + 50)
+    noise = rng.normal(size=series.size)
+    for t in range(2, series.size):
+        series[t] = 1.3 * series[t - 1] - 0.5 * series[t - 2] + noise[t]
+    series = series[50:]
+    X = np.stack([series[i : i + T] for i in range(n)])[:, :, None]
+    return X, series[T : T + n]
+
+
+def _weight(est):
+    return est.network_.layout.views(est._theta)["autoregressive.weight"]
+
+
+@pytest.mark.parametrize("T, d, expected", [(6, 1, 6), (6, 3, 6), (600, 2, 512), (5, 2000, 1)])
+def test_auto_reads_every_step_up_to_1024_inputs(T, d, expected):
+    X = np.random.RandomState(0).normal(size=(4, T, d))
+    est = DeepRNNRegressor(hidden_size=2, max_iter=1, random_state=0).fit(X, np.arange(4.0))
+    assert est.network_.arch.autoregressive == expected
+    assert _weight(est).shape == (1, expected * d)
+
+
+def test_zero_many_to_many_and_the_classifier_have_no_term():
+    X = np.random.RandomState(0).normal(size=(6, 4, 2))
+    for est, y in [
+        (DeepRNNRegressor(autoregressive=0), np.arange(6.0)),
+        (DeepRNNRegressor(return_sequences=True), np.ones((6, 4))),
+        (DeepRNNClassifier(), np.arange(6) % 2),
+    ]:
+        est.set_params(hidden_size=2, max_iter=1, random_state=0).fit(X, y)
+        assert est.network_.arch.autoregressive == 0
+        assert "autoregressive.weight" not in est.network_.layout.names
+
+
+def test_bad_steps_are_refused_and_leave_the_fitted_model_unchanged():
+    X = np.random.RandomState(0).normal(size=(6, 4, 2))
+    y = np.arange(6.0)
+    est = DeepRNNRegressor(hidden_size=2, max_iter=2, random_state=0).fit(X, y)
+    before = est.predict(X)
+    with pytest.raises(ValueError, match=r"autoregressive=5 is more steps than the sequences "
+                                         r"have \(4\)"):
+        est.set_params(autoregressive=5).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X), before)
+    with pytest.raises(ValueError, match="needs many-to-one output"):
+        DeepRNNRegressor(autoregressive=2, return_sequences=True).fit(X, np.ones((6, 4)))
+    with pytest.raises(ValueError, match="autoregressive"):
+        DeepRNNRegressor(autoregressive=-1).fit(X, y)
+    with pytest.raises(ValueError, match="autoregressive"):
+        DeepRNNRegressor(autoregressive="all").fit(X, y)
+
+
+@pytest.mark.parametrize("steps, outputs", [("auto", 1), (3, 1), (3, 2)])
+def test_the_term_is_the_ridge_solution_of_the_standardised_target(steps, outputs):
+    """Weighted least squares on the last K inputs with penalty alpha, missing steps as 0."""
+    X, y = _ar2(80, 6)
+    if outputs == 2:
+        y = np.column_stack([y, 3.0 * y + np.arange(len(y))])
+    X[5, 2] = np.nan  # a missing step inside the window
+    X[9, :2] = np.nan  # and two at the front
+    w = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
+    est = DeepRNNRegressor(hidden_size=3, max_iter=5, alpha=0.01, autoregressive=steps,
+                           random_state=0).fit(X, y, sample_weight=w)
+    assert est.n_iter_ == 5  # training moved the network, not the term
+    K = 6 if steps == "auto" else steps
+    Z = np.nan_to_num(X[:, -K:, 0])
+    Y = y.reshape(len(y), -1)
+    mean = np.average(Y, axis=0, weights=w)
+    target = (Y - mean) / np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=w))
+    # the objective sum_i w_i |z_i A' - t_i|^2 / (2 k sum(w)) + alpha |A|^2 / 2 is Ridge's
+    # with alpha * k * sum(w), divided by 2 k sum(w)
+    ridge = Ridge(alpha=0.01 * outputs * w.sum(), fit_intercept=False)
+    ridge.fit(Z, target, sample_weight=w)
+    np.testing.assert_allclose(_weight(est), ridge.coef_.reshape(outputs, K), rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_integer_weights_fit_the_term_as_repetition_does():
+    X, y = _ar2(40, 5)
+    w = np.arange(len(y)) % 3
+    kw = dict(hidden_size=2, max_iter=1, random_state=0)
+    weighted = DeepRNNRegressor(**kw).fit(X, y, sample_weight=w)
+    repeated = DeepRNNRegressor(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(_weight(weighted), _weight(repeated), rtol=1e-10, atol=1e-12)
+
+
+def test_the_term_lets_the_network_forecast_a_linear_series():
+    """On an AR(2) series the term brings the forecast to the linear model's accuracy."""
+    X, y = _ar2(400, 10, seed=3)
+    kw = dict(hidden_size=8, max_iter=30, random_state=0)
+    with_term = DeepRNNRegressor(**kw).fit(X[:300], y[:300])
+    without = DeepRNNRegressor(autoregressive=0, **kw).fit(X[:300], y[:300])
+    ridge = Ridge().fit(X[:300, :, 0], y[:300])
+    scores = {
+        "term": with_term.score(X[300:], y[300:]),
+        "none": without.score(X[300:], y[300:]),
+        "ridge": ridge.score(X[300:, :, 0], y[300:]),
+    }
+    assert scores["term"] > scores["none"] + 0.05, scores
+    assert scores["term"] > scores["ridge"] - 0.02, scores
