@@ -108,3 +108,28 @@ def test_the_term_lets_the_network_forecast_a_linear_series():
     }
     assert scores["term"] > scores["none"] + 0.05, scores
     assert scores["term"] > scores["ridge"] - 0.02, scores
+
+
+def test_training_reads_the_last_positions_when_every_sequence_ends_missing():
+    """Minibatches are not trimmed at the end: the term reads the window's last positions.
+
+    One plain SGD step of the whole batch, at two learning rates, gives the gradient
+    training used; it must be that of the untrimmed windows.
+    """
+    X, y = _ar2(12, 6)
+    X[:, -1] = np.nan  # every sequence misses the last step
+    X[:4, 0] = np.nan
+    kw = dict(hidden_size=3, solver="sgd", momentum=0.0, batch_size=12, shuffle=False,
+              max_iter=1, clip_grad_norm=None, alpha=0.0, random_state=0)
+    rates = (1e-3, 2e-3)
+    thetas = [DeepRNNRegressor(learning_rate_init=lr, **kw).fit(X, y)._theta for lr in rates]
+    grad = (thetas[0] - thetas[1]) / (rates[1] - rates[0])
+    start = thetas[0] + rates[0] * grad
+    est = DeepRNNRegressor(**kw).fit(X, y)
+    Y = ((y - est._y_mean) / est._y_scale)[:, None]
+    observed = ~np.isnan(X[:, :, 0])
+    _, expected = est.network_.loss_and_grad(
+        start, np.swapaxes(X, 0, 1), Y, "squared_error", np.ones(12) / 12, 0.0,
+        observed=observed.T, training=True)
+    expected[est.network_.layout.slices["autoregressive.weight"]] = 0.0
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-9)
