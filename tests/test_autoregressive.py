@@ -5,6 +5,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
+from skdeeprnn.core import RIDGE_PENALTIES, ridge_loo
 
 
 def _ar2(n, T, seed=0):
@@ -60,16 +61,46 @@ def test_bad_steps_are_refused_and_leave_the_fitted_model_unchanged():
         DeepRNNRegressor(autoregressive="all").fit(X, y)
 
 
+def _brute_force_loo(Z, Y, w, lam):
+    """Weighted squared leave-one-out residuals of ridge regression, refitting n times."""
+    w = w / w.sum()
+    total = 0.0
+    for i in np.flatnonzero(w):
+        keep = np.arange(len(w)) != i
+        Zk, Yk, wk = Z[keep], Y[keep], w[keep]
+        coef = np.linalg.solve((Zk * wk[:, None]).T @ Zk + lam * np.eye(Z.shape[1]),
+                               (Zk * wk[:, None]).T @ Yk)
+        total += w[i] * np.sum((Y[i] - Z[i] @ coef) ** 2)
+    return total
+
+
+def test_ridge_loo_matches_refitting_without_each_sample():
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(30, 4))
+    Y = Z @ rng.normal(size=(4, 2)) + rng.normal(size=(30, 2))
+    w = rng.uniform(0.5, 2.0, size=30)
+    w[3] = 0.0
+    coef, penalty, errors = ridge_loo(Z, Y, w)
+    expected = [_brute_force_loo(Z, Y, w, lam) for lam in RIDGE_PENALTIES]
+    np.testing.assert_allclose(errors, expected, rtol=1e-9)
+    assert penalty == RIDGE_PENALTIES[int(np.argmin(expected))]
+    ridge = Ridge(alpha=penalty * w.sum(), fit_intercept=False).fit(Z, Y, sample_weight=w)
+    np.testing.assert_allclose(coef, ridge.coef_.T, rtol=1e-9, atol=1e-12)
+    # noise alone: the largest penalty wins; an exact fit: the smallest
+    assert ridge_loo(Z, rng.normal(size=(30, 1)) * 100, w)[1] >= 1.0
+    assert ridge_loo(Z, Z @ np.ones((4, 1)), w)[1] == RIDGE_PENALTIES[0]
+
+
 @pytest.mark.parametrize("steps, outputs", [("auto", 1), (3, 1), (3, 2)])
-def test_the_term_is_the_ridge_solution_of_the_standardised_target(steps, outputs):
-    """Weighted least squares on the last K inputs with penalty alpha, missing steps as 0."""
+def test_the_term_is_the_leave_one_out_ridge_of_the_standardised_target(steps, outputs):
+    """Weighted ridge on the last K inputs, missing steps as 0, kept through training."""
     X, y = _ar2(80, 6)
     if outputs == 2:
         y = np.column_stack([y, 3.0 * y + np.arange(len(y))])
     X[5, 2] = np.nan  # a missing step inside the window
     X[9, :2] = np.nan  # and two at the front
     w = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
-    est = DeepRNNRegressor(hidden_size=3, max_iter=5, alpha=0.01, autoregressive=steps,
+    est = DeepRNNRegressor(hidden_size=3, max_iter=5, autoregressive=steps,
                            random_state=0).fit(X, y, sample_weight=w)
     assert est.n_iter_ == 5  # training moved the network, not the term
     K = 6 if steps == "auto" else steps
@@ -77,10 +108,10 @@ def test_the_term_is_the_ridge_solution_of_the_standardised_target(steps, output
     Y = y.reshape(len(y), -1)
     mean = np.average(Y, axis=0, weights=w)
     target = (Y - mean) / np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=w))
-    # the objective sum_i w_i |z_i A' - t_i|^2 / (2 k sum(w)) + alpha |A|^2 / 2 is Ridge's
-    # with alpha * k * sum(w), divided by 2 k sum(w)
-    ridge = Ridge(alpha=0.01 * outputs * w.sum(), fit_intercept=False)
-    ridge.fit(Z, target, sample_weight=w)
+    errors = [_brute_force_loo(Z, target, w, lam) for lam in RIDGE_PENALTIES]
+    penalty = RIDGE_PENALTIES[int(np.argmin(errors))]
+    # sum_i w_i |z_i A' - t_i|^2 / sum(w) + lam |A|^2 is Ridge's objective over sum(w)
+    ridge = Ridge(alpha=penalty * w.sum(), fit_intercept=False).fit(Z, target, sample_weight=w)
     np.testing.assert_allclose(_weight(est), ridge.coef_.reshape(outputs, K), rtol=1e-6,
                                atol=1e-9)
 

@@ -3,13 +3,13 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
+from ..core import ridge_loo
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._sequences import pad_targets
 
@@ -127,25 +127,16 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
         """Fit the autoregressive term; training then leaves it as it is.
 
-        The weighted least squares of the (encoded) targets on the last ``K``
-        inputs with the L2 penalty ``alpha``: the minimiser of the training
-        objective of ``loss='squared_error'`` without the network, which then
-        learns what this linear autoregression leaves.
+        Weighted ridge regression of the (encoded) targets on the last ``K``
+        inputs, its penalty chosen by leave-one-out error among
+        :data:`~skdeeprnn.core.RIDGE_PENALTIES` (:func:`~skdeeprnn.core.ridge_loo`).
+        The network then learns what this linear autoregression leaves.
         """
         K = self.network_.arch.autoregressive
         if not K:
             return
-        Xt = np.swapaxes(X, 0, 1)
-        Z = self.network_._lagged(Xt, None if observed is None else observed.T)
-        Z = Z.T.astype(np.float64)  # (n, K * d)
-        w = np.asarray(sample_weight, dtype=np.float64)
-        w = w / w.sum()
-        gram = (Z * w[:, None]).T @ Z
-        # the loss averages the k outputs: alpha weighs k times more against each output's
-        # squares (a floor keeps the system positive definite when alpha=0)
-        gram[np.diag_indices_from(gram)] += max(self.alpha * Y.shape[-1], 1e-8)
-        rhs = (Z * w[:, None]).T @ np.asarray(Y, dtype=np.float64)
-        coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
+        Z = self.network_._lagged(np.swapaxes(X, 0, 1), None if observed is None else observed.T)
+        coef, _, _ = ridge_loo(Z.T, Y, sample_weight)
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
         view[...] = coef.T
 
@@ -405,10 +396,11 @@ DeepRNNRegressor.__doc__ = (
         A linear autoregression beside the network: the last ``K`` steps of
         each sequence, flattened (``K * n_features`` inputs, missing steps as
         0), enter the output through a linear map added to the network's
-        prediction, LSTNet's "highway". It is fitted first, by weighted least
-        squares of the standardised targets with the L2 penalty ``alpha``, and
-        training leaves it as it is: the network learns what the linear
-        autoregression leaves. On forecasts from lag windows this is what makes
+        prediction, LSTNet's "highway". It is fitted first, by weighted ridge
+        regression of the standardised targets with the penalty of the smallest
+        leave-one-out error among ``10**-6, ..., 10**2`` (in units of the
+        weighted mean squared error), and training leaves it as it is: the
+        network learns what the linear autoregression leaves. On forecasts from lag windows this is what makes
         the network at least as good as a linear model
         (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
         up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``), and
