@@ -567,14 +567,14 @@ class BaseDeepRNN(BaseEstimator):
         )
 
     def _autoregressive_steps(self):
-        """Steps the output's linear autoregressive term reads; 0: none (the classifier's)."""
+        """Return the steps the output's linear autoregressive term reads; 0: none (classifier)."""
         return 0
 
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
         """Set the autoregressive term's weights from the data (nothing here)."""
 
     def _frozen(self):
-        """The slice of the parameters training leaves as they are: the autoregressive term's."""
+        """Return the slice of the parameters training keeps: the autoregressive term's."""
         layout = self.network_.layout
         return layout.slices.get("autoregressive.weight")
 

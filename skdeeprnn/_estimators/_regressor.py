@@ -102,7 +102,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         self.autoregressive = autoregressive
 
     def _autoregressive_steps(self):
-        """Steps the autoregressive term reads (0: none) for sequences of ``n_features_in_`` steps."""
+        """Return the steps the autoregressive term reads (0: none) for ``n_features_in_`` steps."""
         if self.autoregressive == "auto":
             if self.return_sequences:
                 return 0
@@ -400,9 +400,9 @@ DeepRNNRegressor.__doc__ = (
         regression of the standardised targets with the penalty of the smallest
         leave-one-out error among ``10**-6, ..., 10**2`` (in units of the
         weighted mean squared error), and training leaves it as it is: the
-        network learns what the linear autoregression leaves. On forecasts from lag windows this is what makes
-        the network at least as good as a linear model
-        (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
+        network learns what the linear autoregression leaves. On forecasts
+        from lag windows the term gives the network a linear model's
+        start (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
         up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``), and
         none with ``return_sequences=True``. An int: ``K`` (at most
         ``n_timesteps``); 0 turns the term off, the network alone.

@@ -337,7 +337,7 @@ class StackedRNN:
         return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
 
     def _lagged(self, X, observed=None, feature_major=False):
-        """The inputs the autoregressive term reads, ``(K * d, n)``.
+        """Return the inputs the autoregressive term reads, ``(K * d, n)``.
 
         The last ``K`` positions of ``X``, time-major ``(T, n, d)`` (or
         ``(T, d, n)`` with ``feature_major``, missing steps already zero),
@@ -357,7 +357,7 @@ class StackedRNN:
         return lagged.reshape(K * d, n)
 
     def autoregressive_scores(self, flat, X, observed=None):
-        """The autoregressive term of the scores of time-major ``X`` (T, n, d): ``(n, k)``."""
+        """Return the autoregressive term of the scores of time-major ``X`` (T, n, d), ``(n, k)``."""
         weight = self.layout.views(flat)["autoregressive.weight"]
         return np.ascontiguousarray(matmul(weight, self._lagged(X, observed)).T)
 
