@@ -357,7 +357,7 @@ class StackedRNN:
         return lagged.reshape(K * d, n)
 
     def autoregressive_scores(self, flat, X, observed=None):
-        """Return the autoregressive term of the scores of time-major ``X`` (T, n, d), ``(n, k)``."""
+        """Return the autoregressive term of the scores of time-major ``X`` (T, n, d): (n, k)."""
         weight = self.layout.views(flat)["autoregressive.weight"]
         return np.ascontiguousarray(matmul(weight, self._lagged(X, observed)).T)
 
