@@ -209,7 +209,7 @@ class _FittedSizes:
 
 
 def _architecture(estimator, n_features_per_step, n_outputs, n_timesteps):
-    """The estimator's architecture for sequences of ``n_timesteps`` steps."""
+    """Return the estimator's architecture for sequences of ``n_timesteps`` steps."""
     with _FittedSizes(estimator, n_timesteps, n_features_per_step):
         return estimator._architecture(n_features_per_step, n_outputs)
 
@@ -418,7 +418,7 @@ def _classifier_head(weight, bias, classes, multilabel):
 
 
 def _autoregressive_hint(estimator, arch, tensors, missing, unexpected, n_features_per_step):
-    """What to set when only the autoregressive term does not match, else ''."""
+    """Return what to set when only the autoregressive term does not match, else ''."""
     key = "autoregressive.weight"
     if key in missing:
         setting = getattr(estimator, "autoregressive", 0)

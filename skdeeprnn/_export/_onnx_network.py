@@ -156,10 +156,10 @@ def _use_fused(net, observed, batch):
 
 
 def _observed(net, x):
-    """Return the observed mask (N, T), the input (N, T, d) and time-major (T, N, d), the mask
-    (T, N, 1).
+    """Return the observed mask, the input batch- and time-major, the mask time-major.
 
-    The input is 0 at the missing steps.
+    Their shapes are (N, T), (N, T, d), (T, N, d) and (T, N, 1); the input is
+    0 at the missing steps.
     """
     g = net.g
     nan = g.op("IsNaN", x)

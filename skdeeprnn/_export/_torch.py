@@ -253,7 +253,7 @@ class _DeepRNNModule(nn.Module):
         return torch.cat([at(last, top[:, :, :h]), at(first, top[:, :, h:])], dim=1)
 
     def _lagged(self, x):
-        """The inputs the autoregressive term reads: ``(n, K * d)``.
+        """Return the inputs the autoregressive term reads: ``(n, K * d)``.
 
         The last ``K`` steps of ``x`` ``(n, T, d)`` (missing steps already 0),
         oldest first, flattened step by step (``j * d + f``); the positions
