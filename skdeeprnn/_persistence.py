@@ -557,9 +557,11 @@ def load_npz(file):
     n_outputs = reader.array("weights/head.weight", "f", ndim=2).shape[0]
     if n_outputs < 1:
         raise reader.error("'weights/head.weight' has 0 outputs.")
-    # the sizes first: the regressor's autoregressive='auto' reads them
+    # the sizes first: the regressor's autoregressive='auto' reads them, and has no term
+    # for a model fitted on sequences with missing steps, whose file holds no term
     est.n_features_in_ = n_timesteps
     est.n_features_per_step_ = n_features
+    est._fitted_with_missing_steps = "weights/autoregressive.weight" not in reader.arrays
     try:
         arch = est._architecture(n_features, n_outputs)
     except ValueError as exc:

@@ -387,7 +387,7 @@ def test_estimator_objective_and_step_match_torch(loss, quantile, return_sequenc
                   layer_norm=False, pooling="last", return_sequences=return_sequences,
                   solver="sgd", momentum=0.0, nesterovs_momentum=False, learning_rate_init=0.1,
                   alpha=0.01, clip_grad_norm=None, batch_size=n, shuffle=False, max_iter=1,
-                  random_state=0, dtype="float64", warm_start=True)
+                  random_state=0, dtype="float64", warm_start=True, autoregressive=0)
     est = DeepRNNRegressor(**params).fit(X, y, sample_weight=sw)  # the target scaling, weights
     rnn = torch.nn.GRU(d, 3, 2, batch_first=True).double()
     lin = torch.nn.Linear(3, 1).double()

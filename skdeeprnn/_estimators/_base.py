@@ -648,6 +648,9 @@ class BaseDeepRNN(BaseEstimator):
         Y = self._encode_targets(
             y, sample_weight if step_weight is None else weights[:, None] * step_weight,
             first=first, classes=classes, dtype=X.dtype)
+        if first:
+            # the regressor's autoregressive='auto' reads positions, so it has no term then
+            self._fitted_with_missing_steps = observed is not None
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)

@@ -186,11 +186,13 @@ class _FittedSizes:
     changes nothing.
     """
 
-    _NAMES = ("n_features_in_", "n_features_per_step_")
+    _NAMES = ("n_features_in_", "n_features_per_step_", "_fitted_with_missing_steps")
 
-    def __init__(self, estimator, n_timesteps, n_features_per_step):
+    def __init__(self, estimator, n_timesteps, n_features_per_step, with_term=True):
         self.estimator = estimator
-        self.values = (n_timesteps, n_features_per_step)
+        # 'auto' has no term for a model fitted on sequences with missing steps: an
+        # imported model has one when the dictionary holds its weight
+        self.values = (n_timesteps, n_features_per_step, not with_term)
 
     def __enter__(self):
         self.saved = {name: self.estimator.__dict__[name] for name in self._NAMES
@@ -208,9 +210,12 @@ class _FittedSizes:
         return False
 
 
-def _architecture(estimator, n_features_per_step, n_outputs, n_timesteps):
-    """Return the estimator's architecture for sequences of ``n_timesteps`` steps."""
-    with _FittedSizes(estimator, n_timesteps, n_features_per_step):
+def _architecture(estimator, n_features_per_step, n_outputs, n_timesteps, with_term=True):
+    """Return the estimator's architecture for sequences of ``n_timesteps`` steps.
+
+    ``with_term``: whether ``autoregressive='auto'`` gives the regressor its term.
+    """
+    with _FittedSizes(estimator, n_timesteps, n_features_per_step, with_term):
         return estimator._architecture(n_features_per_step, n_outputs)
 
 
@@ -468,10 +473,11 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
       training works in the units of ``y``.
 
     The regressor's ``autoregressive`` says whether the dictionary must hold
-    ``autoregressive.weight`` and its width: ``'auto'`` reads ``min(n_timesteps,
-    max(1, 1024 // n_features_per_step))`` steps (and none with
-    ``return_sequences=True``), an int that many; set ``autoregressive=0`` to
-    load a module without the term.
+    ``autoregressive.weight`` and its width: an int that many steps;
+    ``'auto'`` a term of ``min(n_timesteps, max(1, 1024 // n_features_per_step))``
+    steps when the dictionary has ``autoregressive.weight`` (none with
+    ``return_sequences=True``), else none (a model fitted on sequences with
+    missing steps has none).
 
     The number of outputs is read from ``head.weight``. Afterwards
     ``predict`` equals the torch modules' output (see the module docstring
@@ -534,7 +540,8 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     n_outputs = tensors["head.weight"].shape[0]
     if n_outputs < 1:
         raise ValueError("head.weight has 0 outputs.")
-    arch = _architecture(estimator, n_features_per_step, n_outputs, n_timesteps)
+    with_term = "autoregressive.weight" in tensors
+    arch = _architecture(estimator, n_features_per_step, n_outputs, n_timesteps, with_term)
     if _is_module_state(tensors):
         keys = _module_keys(arch)
         buffers = () if classifier else _TARGET_BUFFERS
@@ -591,7 +598,8 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     weight, bias = tensors["head.weight"], tensors.get("head.bias")
     if classifier:
         lb, weight, bias = _classifier_head(weight, bias, classes, multilabel)
-        arch = _architecture(estimator, n_features_per_step, weight.shape[0], n_timesteps)
+        arch = _architecture(estimator, n_features_per_step, weight.shape[0], n_timesteps,
+                             with_term)
         network = StackedRNN(arch)
     params = {name: tensors[key] for key, name in keys.items()}
     params["head.weight"] = weight
@@ -610,6 +618,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     estimator._rng = check_random_state(estimator.random_state)
     estimator.n_features_in_ = n_timesteps
     estimator.n_features_per_step_ = n_features_per_step
+    estimator._fitted_with_missing_steps = not with_term
     for stale in ("feature_names_in_", "loss_"):
         if hasattr(estimator, stale):
             delattr(estimator, stale)

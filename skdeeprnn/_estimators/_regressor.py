@@ -9,7 +9,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
-from ..core import ridge_loo
+from ..core import ridge_gcv
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._sequences import pad_targets
 
@@ -50,11 +50,11 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         return_sequences=False,
         residual=False,
         layer_norm=True,
-        pooling="max",
+        pooling="last",
         forget_bias=1.0,
         init="uniform",
         solver="adam",
-        alpha=0.0001,
+        alpha=0.01,
         batch_size="auto",
         learning_rate_init=0.01,
         learning_rate="plateau",
@@ -104,7 +104,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
     def _autoregressive_steps(self):
         """Return the steps the autoregressive term reads (0: none) for ``n_features_in_`` steps."""
         if self.autoregressive == "auto":
-            if self.return_sequences:
+            if self.return_sequences or getattr(self, "_fitted_with_missing_steps", False):
                 return 0
             return min(self.n_features_in_,
                        max(1, AUTO_AUTOREGRESSIVE_INPUTS // self.n_features_per_step_))
@@ -128,15 +128,15 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         """Fit the autoregressive term; training then leaves it as it is.
 
         Weighted ridge regression of the (encoded) targets on the last ``K``
-        inputs, its penalty chosen by leave-one-out error among
-        :data:`~skdeeprnn.core.RIDGE_PENALTIES` (:func:`~skdeeprnn.core.ridge_loo`).
+        inputs, its penalty chosen by generalised cross-validation among
+        :data:`~skdeeprnn.core.RIDGE_PENALTIES` (:func:`~skdeeprnn.core.ridge_gcv`).
         The network then learns what this linear autoregression leaves.
         """
         K = self.network_.arch.autoregressive
         if not K:
             return
         Z = self.network_._lagged(np.swapaxes(X, 0, 1), None if observed is None else observed.T)
-        coef, _, _ = ridge_loo(Z.T, Y, sample_weight)
+        coef, _, _ = ridge_gcv(Z.T, Y, sample_weight)
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
         view[...] = coef.T
 
@@ -337,6 +337,43 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         return self._fit(X, y, sample_weight, incremental=True)
 
 
+def _regressor_parameters_doc(doc):
+    """Return the shared parameter docs with the regressor's defaults of pooling and alpha."""
+    replacements = [
+        ("""    pooling : {'last', 'mean', 'max'}, default='max'\n""",
+         """    pooling : {'last', 'mean', 'max'}, default='last'\n"""),
+        ("""        directly, which trains much better on long sequences than the last
+        state alone (:ref:`defaults`).
+
+        .. versionadded:: 0.2\n""",
+         """        directly, which trains much better on long sequences than the last
+        state alone (:ref:`defaults`): the classifier's default. The
+        regressor's is ``'last'``, which forecasts better from lag windows,
+        where the newest step matters most (:ref:`forecasting`).
+
+        .. versionadded:: 0.2
+
+        .. versionchanged:: 0.3
+           The regressor's default was ``'max'``.\n"""),
+        ("""    alpha : float, default=0.0001\n""", """    alpha : float, default=0.01\n"""),
+        ("""        matrices (not the biases), added to the weighted mean loss.\n""",
+         """        matrices (not the biases), added to the weighted mean loss. The
+        regressor's default is 0.01 (the classifier's 0.0001): the network
+        learns the residual of the autoregressive term, which on short
+        series it overfits with less (:ref:`defaults`).
+
+        .. versionchanged:: 0.3
+           The regressor's default was 0.0001.\n"""),
+    ]
+    for old, new in replacements:
+        if old not in doc:
+            raise RuntimeError(f"the shared parameter docs changed: {old!r} is not there")
+        doc = doc.replace(old, new)
+    return doc
+
+
+REGRESSOR_PARAMETERS_DOC = _regressor_parameters_doc(PARAMETERS_DOC)
+
 DeepRNNRegressor.__doc__ = (
     """Deep (stacked) recurrent network regressor trained by back-propagation through time.
 
@@ -355,7 +392,7 @@ DeepRNNRegressor.__doc__ = (
 
     .. versionadded:: 0.1
 """
-    + PARAMETERS_DOC
+    + REGRESSOR_PARAMETERS_DOC
     + """
     standardize_target : bool, default=True
         Train on targets standardised to zero (weighted) mean and unit
@@ -398,13 +435,15 @@ DeepRNNRegressor.__doc__ = (
         0), enter the output through a linear map added to the network's
         prediction, LSTNet's "highway". It is fitted first, by weighted ridge
         regression of the standardised targets with the penalty of the smallest
-        leave-one-out error among ``10**-6, ..., 10**2`` (in units of the
-        weighted mean squared error), and training leaves it as it is: the
+        generalised cross-validation error among ``10**-6, ..., 10**2`` (in
+        units of the weighted mean squared error), and training leaves it as it is: the
         network learns what the linear autoregression leaves. On forecasts
         from lag windows the term gives the network a linear model's
         start (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
-        up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``), and
-        none with ``return_sequences=True``. An int: ``K`` (at most
+        up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``);
+        none with ``return_sequences=True``, and none when the training
+        sequences have missing steps (unequal lengths), since the term reads
+        positions, not observed steps. An int: ``K`` (at most
         ``n_timesteps``); 0 turns the term off, the network alone.
 
         .. versionadded:: 0.3

@@ -5,7 +5,7 @@ The core can be read, tested and benchmarked on its own; the estimators in
 """
 
 from ._cells import GRUCell, LSTMCell, RNNCell, make_cell
-from ._linear import RIDGE_PENALTIES, ridge_loo
+from ._linear import RIDGE_PENALTIES, ridge_gcv
 from ._losses import LOSSES, loss_parts, weighted_loss
 from ._network import Architecture, StackedRNN, build_layout
 from ._optimizers import SGD, Adam, clip_by_global_norm
@@ -27,7 +27,7 @@ __all__ = [
     "build_layout",
     "clip_by_global_norm",
     "loss_parts",
-    "ridge_loo",
+    "ridge_gcv",
     "make_cell",
     "weighted_loss",
 ]
