@@ -180,7 +180,7 @@ def naive(spec, season):
     return {"mae": float(np.mean(np.concatenate(errors)))}
 
 
-def run_series(name, args, params, out):
+def run_series(name, args, params):
     spec = load_series(name)
     rows = {}
     rows["last"] = naive(spec, None)
@@ -198,11 +198,25 @@ def run_series(name, args, params, out):
                 rows[f"ours dir. {seed}"] = direct(spec, seed, params)
         print(f"  {name} seed {seed}: rec. MAE {rec['mae']:.4g}, fit {rec['fit_s']:.1f} s",
               flush=True)
-    for model, rec in rows.items():
-        if out is not None:
-            out.write(json.dumps(dict(series=name, model=model, params=params, **rec)) + "\n")
-            out.flush()
     return rows
+
+
+def run_series_limited(name, args, params):
+    """:func:`run_series` with BLAS limited to ``args.threads`` (in whichever process runs it)."""
+    from threadpoolctl import threadpool_limits
+
+    if not args.threads:
+        return run_series(name, args, params)
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        return run_series(name, args, params)
+
+
+def write_rows(out, name, rows, params):
+    if out is None:
+        return
+    for model, rec in rows.items():
+        out.write(json.dumps(dict(series=name, model=model, params=params, **rec)) + "\n")
+    out.flush()
 
 
 def mean_of(rows, prefix, key):
@@ -267,22 +281,31 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--json", default=None, help="append one JSON line per model and series")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="series run at once, in separate processes (default 1)")
     args = parser.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",")]
     params = json.loads(args.params)
     names = args.series.split(",")
-    from threadpoolctl import threadpool_limits
-
     print("# bench_forecast\n")
     print("\n".join(machine_lines(args.threads or os.cpu_count(), with_torch=False)))
     print(f"- our parameters: defaults{' + ' + json.dumps(params) if params else ''}")
     out = open(args.json, "a") if args.json else None
     monitor = LoadMonitor()
     results = {}
-    with threadpool_limits(limits=args.threads, user_api="blas") if args.threads else \
-            warnings.catch_warnings():
+    if args.jobs > 1:
+        from joblib import Parallel, delayed
+
+        print(f"- series run {args.jobs} at a time, each in its own process")
+        done = Parallel(n_jobs=args.jobs, backend="loky")(
+            delayed(run_series_limited)(name, args, params) for name in names)
+        for name, rows in zip(names, done, strict=True):
+            results[name] = rows
+            write_rows(out, name, rows, params)
+    else:
         for name in names:
-            results[name] = run_series(name, args, params, out)
+            results[name] = run_series_limited(name, args, params)
+            write_rows(out, name, results[name], params)
     load = monitor.report()
     print_tables(results)
     print(f"\nwall {load['wall_s']:.0f} s; CPU used by other processes meanwhile: "
