@@ -326,15 +326,17 @@ class BaseDeepRNN(BaseEstimator):
         ------
         ValueError
             For architectures PyTorch's modules cannot hold: unequal hidden
-            sizes, or ``residual=True`` or ``layer_norm=True`` with more than
-            one layer.
+            sizes, ``residual=True`` or ``layer_norm=True`` with more than
+            one layer, or the regressor's autoregressive term (``to_torch()``
+            exports every model).
 
         Examples
         --------
         >>> import numpy as np
         >>> from skdeeprnn import DeepRNNRegressor
         >>> X, y = np.random.RandomState(0).normal(size=(30, 5, 2)), np.arange(30.0)
-        >>> reg = DeepRNNRegressor(hidden_size=3, cell="gru", max_iter=2).fit(X, y)
+        >>> reg = DeepRNNRegressor(hidden_size=3, cell="gru", max_iter=2,
+        ...                        autoregressive=0).fit(X, y)
         >>> sd = reg.to_torch_state_dict()
         >>> list(sd)
         ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0', \
