@@ -561,7 +561,7 @@ def load_npz(file):
     # for a model fitted on sequences with missing steps, whose file holds no term
     est.n_features_in_ = n_timesteps
     est.n_features_per_step_ = n_features
-    est._fitted_with_missing_steps = "weights/autoregressive.weight" not in reader.arrays
+    est._fitted_with_missing_ends = "weights/autoregressive.weight" not in reader.arrays
     try:
         arch = est._architecture(n_features, n_outputs)
     except ValueError as exc:

@@ -116,10 +116,13 @@ def test_the_term_is_the_gcv_ridge_of_the_standardised_target(steps, outputs):
                                atol=1e-9)
 
 
-def test_auto_has_no_term_for_sequences_with_missing_steps_and_an_int_reads_zeros():
+def test_auto_has_no_term_for_sequences_that_end_early_and_missing_steps_read_zeros():
     X, y = _ar2(40, 6)
+    X[5, 0] = X[6, 2] = np.nan  # front padding and a missing step inside keep the term
+    kw = dict(hidden_size=2, max_iter=1, random_state=0)
+    assert DeepRNNRegressor(**kw).fit(X, y).network_.arch.autoregressive == 6
     X[3, -2:] = np.nan  # a shorter sequence, padded at the end
-    auto = DeepRNNRegressor(hidden_size=2, max_iter=1, random_state=0).fit(X, y)
+    auto = DeepRNNRegressor(**kw).fit(X, y)
     assert auto.network_.arch.autoregressive == 0
     forced = DeepRNNRegressor(hidden_size=2, max_iter=1, autoregressive=3, random_state=0)
     forced.fit(X, y, sample_weight=np.arange(40) % 2)  # the short sequence has weight 1

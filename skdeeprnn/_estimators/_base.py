@@ -651,8 +651,9 @@ class BaseDeepRNN(BaseEstimator):
             y, sample_weight if step_weight is None else weights[:, None] * step_weight,
             first=first, classes=classes, dtype=X.dtype)
         if first:
-            # the regressor's autoregressive='auto' reads positions, so it has no term then
-            self._fitted_with_missing_steps = observed is not None
+            # the regressor's autoregressive='auto' reads the last positions: it has no term
+            # when sequences end early (unequal lengths, padded at the end)
+            self._fitted_with_missing_ends = observed is not None and not observed[:, -1].all()
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)

@@ -186,7 +186,7 @@ class _FittedSizes:
     changes nothing.
     """
 
-    _NAMES = ("n_features_in_", "n_features_per_step_", "_fitted_with_missing_steps")
+    _NAMES = ("n_features_in_", "n_features_per_step_", "_fitted_with_missing_ends")
 
     def __init__(self, estimator, n_timesteps, n_features_per_step, with_term=True):
         self.estimator = estimator
@@ -476,8 +476,8 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     ``autoregressive.weight`` and its width: an int that many steps;
     ``'auto'`` a term of ``min(n_timesteps, max(1, 1024 // n_features_per_step))``
     steps when the dictionary has ``autoregressive.weight`` (none with
-    ``return_sequences=True``), else none (a model fitted on sequences with
-    missing steps has none).
+    ``return_sequences=True``), else none (as for a model fitted on sequences
+    that end early).
 
     The number of outputs is read from ``head.weight``. Afterwards
     ``predict`` equals the torch modules' output (see the module docstring
@@ -618,7 +618,7 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
     estimator._rng = check_random_state(estimator.random_state)
     estimator.n_features_in_ = n_timesteps
     estimator.n_features_per_step_ = n_features_per_step
-    estimator._fitted_with_missing_steps = not with_term
+    estimator._fitted_with_missing_ends = not with_term
     for stale in ("feature_names_in_", "loss_"):
         if hasattr(estimator, stale):
             delattr(estimator, stale)

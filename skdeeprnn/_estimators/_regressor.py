@@ -104,7 +104,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
     def _autoregressive_steps(self):
         """Return the steps the autoregressive term reads (0: none) for ``n_features_in_`` steps."""
         if self.autoregressive == "auto":
-            if self.return_sequences or getattr(self, "_fitted_with_missing_steps", False):
+            if self.return_sequences or getattr(self, "_fitted_with_missing_ends", False):
                 return 0
             return min(self.n_features_in_,
                        max(1, AUTO_AUTOREGRESSIVE_INPUTS // self.n_features_per_step_))
@@ -441,9 +441,11 @@ DeepRNNRegressor.__doc__ = (
         from lag windows the term gives the network a linear model's
         start (:ref:`forecasting`). ``'auto'``: every step of the training sequences,
         up to 1,024 inputs (``K = min(n_timesteps, 1024 // n_features)``);
-        none with ``return_sequences=True``, and none when the training
-        sequences have missing steps (unequal lengths), since the term reads
-        positions, not observed steps. An int: ``K`` (at most
+        none with ``return_sequences=True``, and none when a training
+        sequence misses its last step (unequal lengths padded at the end),
+        since the term reads the last positions, not the last observed steps
+        (missing steps elsewhere, such as a window's front padding, read as
+        0). An int: ``K`` (at most
         ``n_timesteps``); 0 turns the term off, the network alone.
 
         .. versionadded:: 0.3
