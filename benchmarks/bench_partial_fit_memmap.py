@@ -62,7 +62,7 @@ def child(repeats, path, epochs_per_chunk):
     reg = DeepRNNRegressor(num_layers=2, hidden_size=16, cell="gru", batch_size=128,
                            learning_rate_init=0.005, dtype="float32", random_state=0,
                            pooling="last", layer_norm=False, forget_bias=None,
-                           clip_grad_norm=None)
+                           clip_grad_norm=None, autoregressive=0, alpha=0.0001)
     itemsize = np.dtype(np.float32).itemsize
     with open("/proc/self/clear_refs", "w") as f:  # reset the peak: measure training only
         f.write("5")

@@ -45,6 +45,7 @@ def textbook_network(name, seed, epochs, dtype, standardize_target):
 
     return DeepRNNRegressor(
         **NETWORKS[name], cell="rnn", nonlinearity="tanh", pooling="last", layer_norm=False,
+        autoregressive=0,
         init="uniform",
         solver="sgd", momentum=0.0, learning_rate_init=0.05, learning_rate="constant",
         batch_size=64, max_iter=epochs, alpha=0.0, shuffle=True, tol=0.0,

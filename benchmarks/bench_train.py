@@ -157,10 +157,11 @@ def make_ours(cfg, dtype_name, epochs):
         nonlinearity=cfg.nonlinearity, bias=cfg.bias, solver="adam",
         learning_rate_init=LEARNING_RATE, alpha=0.0, batch_size=cfg.batch, max_iter=epochs,
         tol=0.0, n_iter_no_change=epochs + 1, shuffle=True, dtype=dtype_name, random_state=0,
-        # what the torch side computes: the head on the last step, no layer norm, PyTorch's
-        # initialisation, a constant learning rate, no clipping (none of these are our defaults)
-        pooling="last", layer_norm=False, forget_bias=None, learning_rate="constant",
-        clip_grad_norm=None,
+        # what the torch side computes: the head on the last step, no layer norm, no linear
+        # term beside the network, PyTorch's initialisation, a constant learning rate, no
+        # clipping (none of these are our defaults)
+        pooling="last", layer_norm=False, autoregressive=0, forget_bias=None,
+        learning_rate="constant", clip_grad_norm=None,
     )
 
 
