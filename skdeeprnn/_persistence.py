@@ -27,6 +27,9 @@ What the file holds (format 1), one array per key:
 ``validation_scores_``           float (n_epochs,), absent when None
 ``best_validation_score_``       float, absent when None
 ``no_improvement_count``         int
+``fitted_with_missing_ends``     int 0/1: a training sequence ended early (the
+                                 regressor's ``autoregressive='auto'`` has no
+                                 term then); absent in older files
 ``rng/keys``, ``rng/pos``,       the state of the generator that shuffles,
 ``rng/has_gauss``,               drops out and splits in further training
 ``rng/cached_gaussian``
@@ -236,6 +239,8 @@ def save_npz(estimator, file):
         "loss_curve_": np.asarray(est.loss_curve_, dtype=np.float64).reshape(-1),
         "best_loss_": np.asarray(est.best_loss_, dtype=np.float64),
         "no_improvement_count": np.asarray(est._no_improvement_count, dtype=np.int64),
+        "fitted_with_missing_ends": np.asarray(
+            int(getattr(est, "_fitted_with_missing_ends", False)), dtype=np.int64),
     }
     if hasattr(est, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(est.feature_names_in_, dtype=str)
@@ -561,7 +566,10 @@ def load_npz(file):
     # for a model fitted on sequences with missing steps, whose file holds no term
     est.n_features_in_ = n_timesteps
     est.n_features_per_step_ = n_features
-    est._fitted_with_missing_ends = "weights/autoregressive.weight" not in reader.arrays
+    if reader.has("fitted_with_missing_ends"):
+        est._fitted_with_missing_ends = bool(reader.int("fitted_with_missing_ends"))
+    else:  # an older file: the term's weight tells
+        est._fitted_with_missing_ends = "weights/autoregressive.weight" not in reader.arrays
     try:
         arch = est._architecture(n_features, n_outputs)
     except ValueError as exc:

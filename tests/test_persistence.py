@@ -314,9 +314,10 @@ TAMPERED = {
 
 def test_the_autoregressive_term_is_saved_and_loaded():
     X_missing = X.copy()
-    X_missing[0, -1] = X_missing[1, 0] = np.nan
+    X_missing[0, -2] = X_missing[1, 0] = np.nan
     reg = DeepRNNRegressor(**FAST).fit(X_missing, Y)  # 'auto': the last 4 steps of 2
     arrays = _arrays(reg)
+    assert int(arrays["fitted_with_missing_ends"]) == 0
     assert arrays["weights/autoregressive.weight"].shape == (1, 8)
     np.testing.assert_array_equal(arrays["weights/autoregressive.weight"],
                                   reg.weights_["autoregressive.weight"])
@@ -324,6 +325,13 @@ def test_the_autoregressive_term_is_saved_and_loaded():
     twin = _round_trip(reg)
     assert twin.autoregressive == "auto" and twin.network_.arch == reg.network_.arch
     np.testing.assert_array_equal(twin.predict(X_missing), reg.predict(X_missing))
+    # a sequence that ends early: 'auto' has no term, and the file says why
+    X_missing[0, -1] = np.nan
+    short = DeepRNNRegressor(**FAST).fit(X_missing, Y)
+    assert int(_arrays(short)["fitted_with_missing_ends"]) == 1
+    twin = _round_trip(short)
+    assert twin.network_.arch.autoregressive == 0 and twin._fitted_with_missing_ends
+    np.testing.assert_array_equal(twin.predict(X_missing), short.predict(X_missing))
 
 
 def test_a_file_from_before_the_autoregressive_term_loads_without_it():
@@ -332,6 +340,7 @@ def test_a_file_from_before_the_autoregressive_term_loads_without_it():
     arrays = _arrays(reg)
     params = json.loads(str(arrays["params"]))
     del params["autoregressive"]
+    del arrays["fitted_with_missing_ends"]  # nor this, which came with the term
     arrays["params"] = np.asarray(json.dumps(params, sort_keys=True))
     arrays["skdeeprnn_version"] = np.asarray("0.2.0")
     with pytest.warns(UserWarning, match="saved with skdeeprnn 0.2.0"):
@@ -339,9 +348,11 @@ def test_a_file_from_before_the_autoregressive_term_loads_without_it():
     assert twin.autoregressive == 0 and twin.network_.arch.autoregressive == 0
     np.testing.assert_array_equal(twin.predict(X), reg.predict(X))
     np.testing.assert_array_equal(twin._theta, reg._theta)
-    # with the default written out, the same weights are one short
+    # with the default written out and the flag saying the sequences were whole, the same
+    # weights are one short
     params["autoregressive"] = "auto"
     arrays["params"] = np.asarray(json.dumps(params, sort_keys=True))
+    arrays["fitted_with_missing_ends"] = np.asarray(0, dtype=np.int64)
     with pytest.raises(ValueError, match=r"missing \['autoregressive.weight'\]"):
         load_npz(_file(arrays))
 

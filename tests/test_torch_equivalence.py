@@ -749,9 +749,10 @@ def test_estimator_methods_round_trip_through_torch_modules():
 
 
 def test_the_pytorch_page_forecaster_predicts_as_the_default_regressor():
-    """docs/user_guide/pytorch.rst: the Forecaster module loads a default model's state_dict.
+    """docs/user_guide/pytorch.rst: the Forecaster module loads a model's state_dict.
 
-    The default but for its autoregressive term, which this layout cannot hold.
+    The regressor with the classifier's defaults (max pooling, no autoregressive term,
+    which this layout cannot hold), as the page says.
     """
 
     class Forecaster(nn.Module):
@@ -768,7 +769,8 @@ def test_the_pytorch_page_forecaster_predicts_as_the_default_regressor():
 
     rng = np.random.RandomState(0)
     X_windows = rng.normal(size=(40, 10, 6))
-    model = _fit(DeepRNNRegressor(max_iter=3, random_state=0, autoregressive=0), X_windows,
+    model = _fit(DeepRNNRegressor(max_iter=3, random_state=0, autoregressive=0, pooling="max"),
+                 X_windows,
                  100 + 10 * X_windows[:, :, 0].sum(axis=1))
     net = Forecaster(n_features=6, hidden_size=32, n_outputs=1).eval()
     net.load_state_dict({k: torch.from_numpy(a) for k, a in model.to_torch_state_dict().items()})
@@ -870,8 +872,6 @@ def test_an_rnn_layout_import_requires_exactly_the_term_the_estimator_has():
     cases = [
         (DeepRNNRegressor(**params, autoregressive=3), without,
          r"missing keys \['autoregressive.weight'\].*set autoregressive=0"),
-        (DeepRNNRegressor(**params), without,  # 'auto': 6 steps
-         r"missing keys \['autoregressive.weight'\].*autoregressive='auto'"),
         (DeepRNNRegressor(**params, autoregressive=0), sd,
          r"unexpected keys \['autoregressive.weight'\].*with autoregressive=3"),
         (DeepRNNRegressor(**params, autoregressive=2), sd,
@@ -883,3 +883,6 @@ def test_an_rnn_layout_import_requires_exactly_the_term_the_estimator_has():
         assert not hasattr(est, "network_") and not hasattr(est, "n_features_in_")
     with pytest.raises(ValueError, match=r"unexpected keys \['autoregressive.weight'\]"):
         from_torch_state_dict(DeepRNNClassifier(**params), sd, 3, 6, classes=[0, 1])
+    # 'auto' follows the dictionary: a model fitted on sequences that end early has no term
+    plain = from_torch_state_dict(DeepRNNRegressor(**params), without, 3, 6)
+    assert plain.network_.arch.autoregressive == 0 and plain._fitted_with_missing_ends
