@@ -27,6 +27,8 @@ What the file holds (format 1), one array per key:
 ``validation_scores_``           float (n_epochs,), absent when None
 ``best_validation_score_``       float, absent when None
 ``no_improvement_count``         int
+``auto_alpha``                   float: the regressor's ``alpha='auto'`` as
+                                 resolved by the first fit; absent in older files
 ``fitted_with_missing_ends``     int 0/1: a training sequence ended early (the
                                  regressor's ``autoregressive='auto'`` has no
                                  term then); absent in older files
@@ -239,6 +241,7 @@ def save_npz(estimator, file):
         "loss_curve_": np.asarray(est.loss_curve_, dtype=np.float64).reshape(-1),
         "best_loss_": np.asarray(est.best_loss_, dtype=np.float64),
         "no_improvement_count": np.asarray(est._no_improvement_count, dtype=np.int64),
+        "auto_alpha": np.asarray(getattr(est, "_auto_alpha", np.nan), dtype=np.float64),
         "fitted_with_missing_ends": np.asarray(
             int(getattr(est, "_fitted_with_missing_ends", False)), dtype=np.int64),
     }
@@ -566,6 +569,10 @@ def load_npz(file):
     # for a model fitted on sequences with missing steps, whose file holds no term
     est.n_features_in_ = n_timesteps
     est.n_features_per_step_ = n_features
+    if reader.has("auto_alpha"):
+        auto_alpha = reader.float("auto_alpha")
+        if not np.isnan(auto_alpha):
+            est._auto_alpha = auto_alpha
     if reader.has("fitted_with_missing_ends"):
         est._fitted_with_missing_ends = bool(reader.int("fitted_with_missing_ends"))
     else:  # an older file: the term's weight tells

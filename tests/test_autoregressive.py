@@ -180,3 +180,18 @@ def test_training_reads_the_last_positions_when_every_sequence_ends_missing():
         observed=observed.T, training=True)
     expected[est.network_.layout.slices["autoregressive.weight"]] = 0.0
     np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-9)
+
+
+def test_auto_alpha_is_one_over_the_total_weight_up_to_a_hundredth():
+    X, y = _ar2(300, 4)
+    kw = dict(hidden_size=2, max_iter=1, random_state=0)
+    assert DeepRNNRegressor(**kw).fit(X[:50], y[:50])._alpha_value() == 0.01
+    assert DeepRNNRegressor(**kw).fit(X, y)._alpha_value() == 1 / 300
+    w = np.arange(300) % 3  # 300 in all: as 300 sequences repeated
+    weighted = DeepRNNRegressor(**kw).fit(X, y, sample_weight=w)
+    repeated = DeepRNNRegressor(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    assert weighted._alpha_value() == repeated._alpha_value() == 1 / 300
+    assert DeepRNNRegressor(**kw, alpha=0.5).fit(X, y)._alpha_value() == 0.5
+    # a warm start keeps the first fit's penalty
+    warm = DeepRNNRegressor(**kw, warm_start=True).fit(X, y)
+    assert warm.fit(X[:50], y[:50])._alpha_value() == 1 / 300

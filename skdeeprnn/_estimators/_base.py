@@ -46,6 +46,10 @@ from ._training import (
 UNSCALED_RMS = 10.0
 
 
+# The largest penalty of the regressor's alpha='auto' (1 / the total sample weight, up to this)
+AUTO_ALPHA_MAX = 0.01
+
+
 def _warn_if_unscaled(X, observed=None):
     """Warn, naming the features, when some features of ``X`` (n, T, d) are far from unit scale.
 
@@ -575,6 +579,10 @@ class BaseDeepRNN(BaseEstimator):
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
         """Set the autoregressive term's weights from the data (nothing here)."""
 
+    def _alpha_value(self):
+        """Return the L2 penalty training uses (the regressor resolves ``'auto'``)."""
+        return self.alpha
+
     def _frozen(self):
         """Return the slice of the parameters training keeps: the autoregressive term's."""
         layout = self.network_.layout
@@ -654,6 +662,9 @@ class BaseDeepRNN(BaseEstimator):
             # the regressor's autoregressive='auto' reads the last positions: it has no term
             # when sequences end early (unequal lengths, padded at the end)
             self._fitted_with_missing_ends = observed is not None and not observed[:, -1].all()
+        if first or not hasattr(self, "_auto_alpha"):
+            # the regressor's alpha='auto': a penalty worth one sequence of the training data
+            self._auto_alpha = min(AUTO_ALPHA_MAX, 1.0 / float(np.sum(weights)))
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)
@@ -698,10 +709,11 @@ class BaseDeepRNN(BaseEstimator):
         observed_t = None if observed is None else observed.T
         step_weight_t = None if step_weight is None else step_weight.T
         frozen = self._frozen()
+        alpha = self._alpha_value()
 
         def objective(theta):
             value, grad = net.loss_and_grad(
-                theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, self.alpha,
+                theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, alpha,
                 observed=observed_t, step_weight=step_weight_t, training=False,
                 workspace=workspace,
             )
@@ -897,6 +909,7 @@ class BaseDeepRNN(BaseEstimator):
         ``interrupt.requested``; ``seen`` counts the sequences trained on.
         """
         frozen = self._frozen()
+        alpha = self._alpha_value()
         n = len(rows)
         theta, net, opt = self._theta, self.network_, self._optimizer
         loss_name = self._loss_name()
@@ -924,7 +937,7 @@ class BaseDeepRNN(BaseEstimator):
                 if observed is not None:
                     sw_steps = sw_steps[steps]
             value, grad = net.loss_and_grad(
-                theta, Xb, Yb, loss_name, sw, self.alpha, observed=observed,
+                theta, Xb, Yb, loss_name, sw, alpha, observed=observed,
                 step_weight=sw_steps, training=True, random_state=self._rng,
                 workspace=workspace,
             )

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from ..core import ridge_gcv
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
+from ._base import ATTRIBUTES_DOC, AUTO_ALPHA_MAX, PARAMETERS_DOC, BaseDeepRNN
 from ._sequences import pad_targets
 
 # autoregressive='auto' reads all steps of the training sequences, up to this many inputs
@@ -34,6 +34,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile"})],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "autoregressive": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
     }
 
     # every parameter is listed: scikit-learn's get_params reads them from the signature
@@ -54,7 +55,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         forget_bias=1.0,
         init="uniform",
         solver="adam",
-        alpha=0.01,
+        alpha="auto",
         batch_size="auto",
         learning_rate_init=0.01,
         learning_rate="plateau",
@@ -114,6 +115,12 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
                 f"({self.n_features_in_}); use at most {self.n_features_in_}, or 'auto'."
             )
         return int(self.autoregressive)
+
+    def _alpha_value(self):
+        """Return ``alpha``, ``'auto'`` resolved at the first fit (1 / total weight, <= 0.01)."""
+        if self.alpha == "auto":
+            return getattr(self, "_auto_alpha", AUTO_ALPHA_MAX)
+        return self.alpha
 
     def _check_params(self):
         sizes = super()._check_params()
@@ -355,12 +362,17 @@ def _regressor_parameters_doc(doc):
 
         .. versionchanged:: 0.3
            The regressor's default was ``'max'``.\n"""),
-        ("""    alpha : float, default=0.0001\n""", """    alpha : float, default=0.01\n"""),
+        ("""    alpha : float, default=0.0001\n""",
+         """    alpha : float or 'auto', default='auto'\n"""),
         ("""        matrices (not the biases), added to the weighted mean loss.\n""",
-         """        matrices (not the biases), added to the weighted mean loss. The
-        regressor's default is 0.01 (the classifier's 0.0001): the network
-        learns the residual of the autoregressive term, which on short
-        series it overfits with less (:ref:`defaults`).
+         """        matrices (not the biases), added to the weighted mean loss.
+        ``'auto'`` (the regressor's default; the classifier's is 0.0001): a
+        penalty worth one training sequence, ``1 / n_samples`` (the sum of
+        ``sample_weight``), at most 0.01. The network learns the residual of
+        the autoregressive term, which on a short series it overfits without
+        a penalty that strong (the Nile's 70 windows), while on tens of
+        thousands of windows so strong a penalty shrinks the weights for
+        hundreds of epochs (:ref:`defaults`).
 
         .. versionchanged:: 0.3
            The regressor's default was 0.0001.\n"""),
