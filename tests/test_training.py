@@ -99,8 +99,10 @@ def test_format_duration():
 def test_plateau_schedule_reduces_the_learning_rate(solver):
     # noise targets: the training loss soon stops improving by more than tol
     y = np.random.RandomState(1).normal(size=120)
+    # the network alone with a weak penalty, which overfits the noise below the initial
+    # plateau (the regressor's alpha='auto' and its autoregressive term would not)
     params = dict(SMALL, solver=solver, learning_rate_init=0.01, n_iter_no_change=2, tol=1e-2,
-                  max_iter=100)
+                  max_iter=100, alpha=1e-4, autoregressive=0)
     plateau = DeepRNNRegressor(**params).fit(X_SEQ, y)
     assert plateau._optimizer.learning_rate < 0.01
     assert plateau.n_iter_ < 100  # stopped at the plateau after the last reduction
@@ -115,7 +117,8 @@ def test_plateau_schedule_reduces_the_learning_rate(solver):
 def test_plateau_schedule_follows_the_validation_score_with_early_stopping(capsys):
     y = np.random.RandomState(1).normal(size=120)
     reg = DeepRNNRegressor(**SMALL, learning_rate_init=0.05, early_stopping=True,
-                           n_iter_no_change=2, max_iter=100, verbose=True).fit(X_SEQ, y)
+                           n_iter_no_change=2, max_iter=100, verbose=True, alpha=1e-4,
+                           autoregressive=0).fit(X_SEQ, y)
     out = capsys.readouterr().out
     assert "learning rate reduced" in out
     assert "Validation score did not improve" in out
@@ -125,7 +128,8 @@ def test_plateau_schedule_follows_the_validation_score_with_early_stopping(capsy
 def test_warm_start_restarts_the_schedule_from_learning_rate_init():
     y = np.random.RandomState(1).normal(size=120)
     reg = DeepRNNRegressor(**SMALL, learning_rate_init=0.01, n_iter_no_change=2, tol=1e-2,
-                           max_iter=60, warm_start=True).fit(X_SEQ, y)
+                           max_iter=60, warm_start=True, alpha=1e-4,
+                           autoregressive=0).fit(X_SEQ, y)
     assert reg._optimizer.learning_rate < 0.01
     reg.set_params(max_iter=1)
     with warnings.catch_warnings():
@@ -262,11 +266,15 @@ def test_standardize_target_false_trains_on_raw_targets():
     assert raw.score(X_SEQ, y) > 0.5
 
 
-def test_regressor_and_classifier_share_defaults():
+def test_regressor_and_classifier_share_defaults_but_the_forecasting_ones():
     reg, clf = DeepRNNRegressor().get_params(), DeepRNNClassifier().get_params()
     assert reg.pop("standardize_target") is True
     assert (reg.pop("loss"), reg.pop("quantile")) == ("squared_error", 0.5)
     assert clf.pop("class_weight") is None
+    # the regressor's forecasting defaults (docs/user_guide/defaults.rst)
+    assert reg.pop("autoregressive") == "auto"
+    assert (reg.pop("pooling"), clf.pop("pooling")) == ("last", "max")
+    assert (reg.pop("alpha"), clf.pop("alpha")) == ("auto", 0.0001)
     assert reg == clf
 
 
