@@ -195,3 +195,19 @@ def test_auto_alpha_is_one_over_the_total_weight_up_to_a_hundredth():
     # a warm start keeps the first fit's penalty
     warm = DeepRNNRegressor(**kw, warm_start=True).fit(X, y)
     assert warm.fit(X[:50], y[:50])._alpha_value() == 1 / 300
+
+
+def test_a_model_with_the_term_aligns_shorter_sequences_at_the_end():
+    """predict on a list of shorter sequences pads them at the front: the term reads the newest."""
+    X, y = _ar2(60, 6)
+    reg = DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0).fit(X, y)
+    assert reg.network_.arch.autoregressive == 6
+    short = [X[i, 2:] for i in range(5)]  # the last 4 steps of each window
+    front = X[:5].copy()
+    front[:, :2] = np.nan
+    np.testing.assert_array_equal(reg.predict(short), reg.predict(front))
+    plain = DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0,
+                             autoregressive=0).fit(X, y)
+    back = np.full_like(front, np.nan)
+    back[:, :4] = X[:5, 2:]
+    np.testing.assert_array_equal(plain.predict(short), plain.predict(back))

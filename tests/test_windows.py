@@ -549,7 +549,9 @@ def test_missing_padding_pipeline_predicts_every_row():
     assert np.isfinite(predictions).all()
     # the first row's window is one real row: the network starts there, as on that row alone
     network = pipeline[-1]
-    alone = network.predict([X[:1]])  # a list: padded at the end to the fitted 5 steps
+    # a list: padded to the fitted 5 steps, at the front as the model has the autoregressive
+    # term (the network alone gives the same at either end)
+    alone = network.predict([X[:1]])
     np.testing.assert_allclose(predictions[0], alone[0], rtol=1e-12)
 
 

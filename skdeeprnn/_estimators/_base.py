@@ -429,10 +429,14 @@ class BaseDeepRNN(BaseEstimator):
         """Validate ``X`` for a fitted model; return it as ``(n, T, d)`` in the model's dtype.
 
         A list of sequences becomes a NaN-padded array (padded to the fitted
-        length when it is shorter); missing steps are checked.
+        length when it is shorter; at the front for a model with the
+        autoregressive term); missing steps are checked.
         """
         dtype = self._theta.dtype
-        X = pad_sequences(X, dtype, getattr(self, "n_features_in_", None))
+        # a model with the autoregressive term reads the last positions: shorter sequences
+        # are aligned at the end (the network's output is the same either way)
+        X = pad_sequences(X, dtype, getattr(self, "n_features_in_", None),
+                          at_front=bool(self.network_.arch.autoregressive))
         self._check_n_timesteps(X)
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=dtype,
                           ensure_all_finite=False)

@@ -274,7 +274,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Input sequences. A step whose features are all NaN is missing; a
             list of sequences of unequal lengths is padded with such steps
-            (:ref:`variable_lengths`).
+            (:ref:`variable_lengths`), at the front when the model has an
+            autoregressive term.
 
         Returns
         -------
@@ -297,7 +298,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Input sequences. A step whose features are all NaN is missing; a
             list of sequences of unequal lengths is padded with such steps
-            (:ref:`variable_lengths`).
+            (:ref:`variable_lengths`), at the front when the model has an
+            autoregressive term.
         y : array-like
             True targets, shaped as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -330,7 +332,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
             Input sequences. A step whose features are all NaN is missing; a
             list of sequences of unequal lengths is padded with such steps
-            (:ref:`variable_lengths`).
+            (:ref:`variable_lengths`), at the front when the model has an
+            autoregressive term.
         y : array-like
             Targets, shaped as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -23,12 +23,15 @@ def _is_sequence_list(X):
     return all(ndims)
 
 
-def pad_sequences(X, dtype, n_timesteps=None, name="X"):
+def pad_sequences(X, dtype, n_timesteps=None, name="X", at_front=False):
     """NaN-padded ``(n, T, d)`` (or ``(n, T)``) array of a list of ``(T_i, d)`` / ``(T_i,)`` items.
 
     Anything that is not such a list is returned unchanged. ``T`` is the
     longest item's length, or ``n_timesteps`` when that is larger (the length
-    the model was fitted on).
+    the model was fitted on). The padding goes at the end of each sequence,
+    or with ``at_front`` before it, so that every sequence ends at the last
+    step (what a model with an autoregressive term, which reads the last
+    positions, needs).
     """
     if not _is_sequence_list(X):
         return X
@@ -58,7 +61,10 @@ def pad_sequences(X, dtype, n_timesteps=None, name="X"):
         T = max(T, n_timesteps)
     out = np.full((len(items), T) + (() if univariate else (widths[0],)), np.nan, dtype=dtype)
     for i, a in enumerate(items):
-        out[i, : len(a)] = a
+        if at_front:
+            out[i, T - len(a) :] = a
+        else:
+            out[i, : len(a)] = a
     return out
 
 
