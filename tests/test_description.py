@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _autoregressive_cases import visible_term
 from sklearn.exceptions import ConvergenceWarning
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
@@ -186,17 +187,6 @@ def test_the_description_reproduces_every_output(kind, return_sequences):
         assert desc.output.classes.tolist() == ["down", "up"] and desc.n_outputs == 1
 
 
-def _visible_term(reg, seed=1):
-    """Draw the autoregressive weights anew, of size 0.5, so that the term counts in the output.
-
-    The fit may leave them near 0 on these targets; the exporters must carry any values.
-    """
-    if reg.network_.arch.autoregressive:
-        weight = reg.weights_["autoregressive.weight"]  # a view: this changes the model
-        weight[...] = np.random.RandomState(seed).normal(scale=0.5, size=weight.shape)
-    return reg
-
-
 # the autoregressive term: none, K < T and K = T (T = 6), with every stacking option
 AR_CONFIGS = [
     dict(autoregressive=0),
@@ -213,7 +203,7 @@ AR_CONFIGS = [
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["regression", "regression2"])
 def test_the_description_carries_the_autoregressive_term(params, dtype, kind):
-    reg = _visible_term(_fit(DeepRNNRegressor, params, _targets(params, kind), dtype=dtype))
+    reg = visible_term(_fit(DeepRNNRegressor, params, _targets(params, kind), dtype=dtype))
     desc = describe(reg)
     K = reg.network_.arch.autoregressive
     # X_MISSING has a sequence that ends early, for which 'auto' leaves the term out

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from _autoregressive_cases import AR_ARCHITECTURES, visible_term
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Ridge
@@ -161,36 +162,11 @@ def test_every_architecture_exports(params, dtype):
         assert_matches(y_onnx, reg.predict(X_in), dtype)
 
 
-def _visible_term(reg, seed=1):
-    """Draw the autoregressive weights anew, of size 0.5, so that the term counts in the output.
-
-    The fit may leave them near 0 on these targets; the exporters must carry any values.
-    """
-    if reg.network_.arch.autoregressive:
-        weight = reg.weights_["autoregressive.weight"]  # a view: this changes the model
-        weight[...] = np.random.RandomState(seed).normal(scale=0.5, size=weight.shape)
-    return reg
-
-
-# the autoregressive term: none, K < T and K = T (T = 6), 'auto', with stacking, directions,
-# residual, layer norm and every pooling
-AR_ARCHITECTURES = [
-    dict(autoregressive=0, cell="gru", pooling="max"),
-    dict(autoregressive=2, cell="rnn", num_layers=1, pooling="last"),
-    dict(autoregressive=6, cell="lstm", bidirectional=True, pooling="last", residual=True,
-         hidden_size=(3, 5)),
-    dict(autoregressive=3, cell="gru", num_layers=3, hidden_size=(5, 3, 4), pooling="mean",
-         residual=True, bias=False),
-    dict(autoregressive=1, cell="lstm", bidirectional=True, pooling="max", layer_norm=False),
-    dict(autoregressive="auto", cell="gru", bidirectional=True, pooling="mean"),
-]
-
-
 @pytest.mark.parametrize("kind", ["regression", "regression2"])
 @pytest.mark.parametrize("params", AR_ARCHITECTURES, ids=_name)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_autoregressive_term_exports(params, dtype, kind):
-    reg = _visible_term(_fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind)))
+    reg = visible_term(_fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind)))
     K = reg.network_.arch.autoregressive
     model = _check(to_onnx(reg))
     weights = {t.name: t for t in model.graph.initializer}

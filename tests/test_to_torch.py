@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _autoregressive_cases import AR_ARCHITECTURES, visible_term
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
@@ -305,36 +306,11 @@ def test_the_older_state_dict_refusals_point_to_to_torch(params):
         DeepRNNRegressor(**reg.get_params()).from_torch_state_dict(old_style, 3, 6)
 
 
-def _visible_term(reg, seed=1):
-    """Draw the autoregressive weights anew, of size 0.5, so that the term counts in the output.
-
-    The fit may leave them near 0 on these targets; the exporters must carry any values.
-    """
-    if reg.network_.arch.autoregressive:
-        weight = reg.weights_["autoregressive.weight"]  # a view: this changes the model
-        weight[...] = np.random.RandomState(seed).normal(scale=0.5, size=weight.shape)
-    return reg
-
-
-# the autoregressive term: none, K < T, K = T (T = 6), 'auto' (K = T), with stacking,
-# directions, residual, layer norm, one and two outputs
-AR_CONFIGS = [
-    dict(autoregressive=0, cell="gru", pooling="max"),
-    dict(autoregressive=2, cell="rnn", num_layers=1, pooling="last"),
-    dict(autoregressive=6, cell="lstm", bidirectional=True, pooling="last", residual=True,
-         hidden_size=(3, 5)),
-    dict(autoregressive=3, cell="gru", num_layers=3, hidden_size=(5, 3, 4), pooling="mean",
-         residual=True, bias=False),
-    dict(autoregressive=1, cell="lstm", bidirectional=True, pooling="max", layer_norm=False),
-    dict(autoregressive="auto", cell="gru", bidirectional=True, pooling="mean"),
-]
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["regression", "regression2"])
-@pytest.mark.parametrize("params", AR_CONFIGS, ids=_id)
+@pytest.mark.parametrize("params", AR_ARCHITECTURES, ids=_id)
 def test_the_autoregressive_term_reproduces_predict_and_loads_back(params, kind, dtype):
-    reg = _visible_term(_fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind)))
+    reg = visible_term(_fit(DeepRNNRegressor, dict(params, dtype=dtype), _targets(kind)))
     K = reg.network_.arch.autoregressive
     module = reg.to_torch()
     assert module.autoregressive_steps == K
@@ -363,7 +339,7 @@ def test_the_autoregressive_term_reproduces_predict_and_loads_back(params, kind,
 
 def test_the_autoregressive_term_reads_the_last_steps_and_zeros_before_the_first():
     """Fewer steps than K: as the estimator's window with leading missing steps."""
-    reg = _visible_term(_fit(DeepRNNRegressor, dict(dtype="float64", bidirectional=True,
+    reg = visible_term(_fit(DeepRNNRegressor, dict(dtype="float64", bidirectional=True,
                                                     pooling="last", autoregressive=5),
                              _targets("regression")))
     module = reg.to_torch()
@@ -379,7 +355,7 @@ def test_the_autoregressive_term_reads_the_last_steps_and_zeros_before_the_first
 
 
 def test_torch_export_of_the_autoregressive_term_with_a_dynamic_batch():
-    reg = _visible_term(_fit(DeepRNNRegressor, dict(cell="lstm", hidden_size=3, autoregressive=4,
+    reg = visible_term(_fit(DeepRNNRegressor, dict(cell="lstm", hidden_size=3, autoregressive=4,
                                                     dtype="float64"), _targets("regression2")))
     module = reg.to_torch()
     x = torch.from_numpy(X_MISSING)
