@@ -211,3 +211,14 @@ def test_a_model_with_the_term_aligns_shorter_sequences_at_the_end():
     back = np.full_like(front, np.nan)
     back[:, :4] = X[:5, 2:]
     np.testing.assert_array_equal(plain.predict(short), plain.predict(back))
+
+
+def test_partial_fit_of_a_model_with_the_term_pads_lists_at_the_front():
+    X, y = _ar2(60, 6)
+    short = [X[i, 2:] for i in range(60)]
+    front = X.copy()
+    front[:, :2] = np.nan
+    kw = dict(hidden_size=3, max_iter=2, random_state=0, shuffle=False)
+    a = DeepRNNRegressor(**kw).fit(X, y).partial_fit(short, y)
+    b = DeepRNNRegressor(**kw).fit(X, y).partial_fit(front, y)
+    np.testing.assert_array_equal(a._theta, b._theta)

@@ -490,8 +490,11 @@ class BaseDeepRNN(BaseEstimator):
             dtype = (np.float64, np.float32)
         else:
             dtype = DTYPES[self.dtype]
+        # continuing a model with the autoregressive term: shorter sequences end at the last
+        # step, as in predict
         X = pad_sequences(X, np.float64 if isinstance(dtype, tuple) else dtype,
-                          None if reset else getattr(self, "n_features_in_", None))
+                          None if reset else getattr(self, "n_features_in_", None),
+                          at_front=not reset and bool(self.network_.arch.autoregressive))
         if not reset:
             self._check_n_timesteps(X)
         if self.return_sequences:
