@@ -142,7 +142,8 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         K = self.network_.arch.autoregressive
         if not K:
             return
-        Z = self.network_._lagged(np.swapaxes(X, 0, 1), None if observed is None else observed.T)
+        Z = self.network_.lagged_inputs(np.swapaxes(X, 0, 1),
+                                        None if observed is None else observed.T)
         coef, _, _ = ridge_gcv(Z.T, Y, sample_weight)
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
         view[...] = coef.T

@@ -237,7 +237,7 @@ class StackedRNN:
 
     # --------------------------------------------------------------- forward
     def forward(self, flat, X, *, observed=None, training=False, random_state=None,
-                keep_cache=True, workspace=None, autoregressive=True):
+                keep_cache=True, workspace=None):
         """Scores of the head for time-major ``X`` (T, n, d).
 
         Returns ``(scores, cache)``; scores are ``(n, k)`` for many-to-one and
@@ -249,8 +249,7 @@ class StackedRNN:
         is false). Dropout is applied only when ``training`` and needs
         ``random_state``. A :class:`Workspace` given as ``workspace`` provides
         the large arrays, reused from the previous call (which overwrites that
-        call's cache); by default they are new. ``autoregressive=False`` leaves
-        out the autoregressive term (see :meth:`autoregressive_scores`).
+        call's cache); by default they are new.
         """
         buf = FRESH if workspace is None else workspace
         arch = self.arch
@@ -328,15 +327,15 @@ class StackedRNN:
         if arch.bias:
             scores += P["head.bias"][:, None]
         lagged = None
-        if arch.autoregressive and autoregressive:
-            lagged = self._lagged(first_input, feature_major=True)
+        if arch.autoregressive:
+            lagged = self.lagged_inputs(first_input, feature_major=True)
             scores += matmul(P["autoregressive.weight"], lagged)
         cache = None
         if keep_cache:
             cache = ((T, n, d), layer_caches, feats, argmax, (observed, missing), lagged)
         return np.ascontiguousarray(np.swapaxes(scores, -1, -2)), cache
 
-    def _lagged(self, X, observed=None, feature_major=False):
+    def lagged_inputs(self, X, observed=None, feature_major=False):
         """Return the inputs the autoregressive term reads, ``(K * d, n)``.
 
         The last ``K`` positions of ``X``, time-major ``(T, n, d)`` (or
@@ -355,11 +354,6 @@ class StackedRNN:
         if observed is not None and not feature_major:
             np.copyto(present, 0.0, where=~observed[steps][:, None, :])
         return lagged.reshape(K * d, n)
-
-    def autoregressive_scores(self, flat, X, observed=None):
-        """Return the autoregressive term of the scores of time-major ``X`` (T, n, d): (n, k)."""
-        weight = self.layout.views(flat)["autoregressive.weight"]
-        return np.ascontiguousarray(matmul(weight, self._lagged(X, observed)).T)
 
     def _reads_states(self):
         """Whether the top layer's output is its states, so that they hold ``h_n`` at the ends."""
@@ -449,7 +443,11 @@ class StackedRNN:
         return np.concatenate(parts, axis=-2)
 
     def _predict_unequal(self, flat, X, observed, rows):
-        """:meth:`predict_scores` for sequences with missing steps: grouped and trimmed chunks."""
+        """:meth:`predict_scores` for sequences with missing steps: grouped and trimmed chunks.
+
+        With the autoregressive term, which reads the window's last positions, a
+        chunk is trimmed at the front only.
+        """
         T, n, _ = X.shape
         last, first = _ends(observed, T, n)
         order = np.argsort(last - first, kind="stable")
@@ -463,17 +461,12 @@ class StackedRNN:
             workspace = Workspace()
             with numpy_products():
                 for idx in run:
-                    steps = slice(int(first[idx].min()), int(last[idx].max()) + 1)
+                    end = T if self.arch.autoregressive else int(last[idx].max()) + 1
+                    steps = slice(int(first[idx].min()), end)
                     scores = self.forward(flat, X[steps][:, idx], observed=observed[steps][:, idx],
-                                          keep_cache=False, workspace=workspace,
-                                          autoregressive=False)[0]
+                                          keep_cache=False, workspace=workspace)[0]
                     if self.arch.return_sequences:
                         out[steps, idx] = scores
-                    elif self.arch.autoregressive:
-                        # the term reads the last positions of the whole window, not of the
-                        # trimmed steps
-                        out[idx] = scores + self.autoregressive_scores(flat, X[:, idx],
-                                                                       observed[:, idx])
                     else:
                         out[idx] = scores
 
