@@ -194,7 +194,7 @@ def textbook_rnn(num_layers, hidden_size, bias):
         cell="rnn",
         nonlinearity="tanh",
         pooling="last",  # the output layer reads the last step's state
-        autoregressive=0,  # nor has it a linear term beside it (our regressor's default has)
+        autoregressive=0,  # nor has it a linear term beside it
         layer_norm=False,  # the chapter's network has none (our default has)
         standardize_target=False,  # the chapter's network outputs the min-max-scaled pm2.5
         solver="sgd",

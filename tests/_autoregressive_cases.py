@@ -2,8 +2,8 @@
 
 import numpy as np
 
-# the term: none, K < T, K = T (T = 6), 'auto', with stacking, directions, residual, layer
-# norm and every pooling (fitted on windows with a sequence that ends early, 'auto' has none)
+# the term: none, K < T, K = T (T = 6), with stacking, directions, residual, layer norm and
+# every pooling ('auto' gives these windows of several features none)
 AR_ARCHITECTURES = [
     dict(autoregressive=0, cell="gru", pooling="max"),
     dict(autoregressive=2, cell="rnn", num_layers=1, pooling="last"),
@@ -12,7 +12,7 @@ AR_ARCHITECTURES = [
     dict(autoregressive=3, cell="gru", num_layers=3, hidden_size=(5, 3, 4), pooling="mean",
          residual=True, bias=False),
     dict(autoregressive=1, cell="lstm", bidirectional=True, pooling="max", layer_norm=False),
-    dict(autoregressive="auto", cell="gru", bidirectional=True, pooling="mean"),
+    dict(autoregressive=5, cell="gru", bidirectional=True, pooling="mean"),
 ]
 
 

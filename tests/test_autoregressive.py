@@ -24,12 +24,19 @@ def _weight(est):
     return est.network_.layout.views(est._theta)["autoregressive.weight"]
 
 
-@pytest.mark.parametrize("T, d, expected", [(6, 1, 6), (6, 3, 6), (600, 2, 512), (5, 2000, 1)])
-def test_auto_reads_every_step_up_to_1024_inputs(T, d, expected):
+@pytest.mark.parametrize("T, d, expected", [(6, 1, 6), (1500, 1, 1024), (6, 2, 0), (5, 300, 0)])
+def test_auto_reads_up_to_1024_steps_of_a_single_feature(T, d, expected):
+    """A series' own lags get the term; sequences of several features do not."""
     X = np.random.RandomState(0).normal(size=(4, T, d))
     est = DeepRNNRegressor(hidden_size=2, max_iter=1, random_state=0).fit(X, np.arange(4.0))
     assert est.network_.arch.autoregressive == expected
-    assert _weight(est).shape == (1, expected * d)
+    if expected:
+        assert _weight(est).shape == (1, expected)
+    else:
+        assert "autoregressive.weight" not in est.network_.layout.names
+    # an int gives any sequences the term
+    forced = DeepRNNRegressor(hidden_size=2, max_iter=1, random_state=0, autoregressive=2)
+    assert _weight(forced.fit(X, np.arange(4.0))).shape == (1, 2 * d)
 
 
 def test_zero_many_to_many_and_the_classifier_have_no_term():

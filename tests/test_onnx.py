@@ -4,9 +4,9 @@ float32 models must match ``predict`` / ``predict_proba`` within 1e-5 of the
 largest value of the output (the whole matrix), float64 models within 1e-12;
 labels must be equal wherever the two most probable classes differ by more
 than 1e-4. Skipped without onnx or onnxruntime (the skl2onnx tests also
-without skl2onnx). The default regressor has an autoregressive term
-(``autoregressive='auto'``: every step of the window), so the tests and
-pipelines built on default regressors cover it too.
+without skl2onnx). The regressor's autoregressive term has tests of its own
+(``AR_ARCHITECTURES``); the default ``autoregressive='auto'`` gives it to
+sequences of one feature only, so the default regressors here have none.
 """
 
 import itertools

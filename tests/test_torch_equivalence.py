@@ -801,13 +801,19 @@ def _ar_run(modules, X, K):
 
 def test_the_default_regressor_is_refused_with_the_way_out():
     rng, X = _xy(8)
+    X = X[:, :, :1]  # one feature: the default regressor has the term
     y = rng.normal(size=20)
     reg = _fit(DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0), X, y)
     assert reg.network_.arch.autoregressive == 6  # 'auto': every step of the window
     with pytest.raises(ValueError, match=r"autoregressive term \(autoregressive.weight of shape "
-                                         r"\(1, 18\).*Use the estimator's to_torch\(\) instead.*"
+                                         r"\(1, 6\).*Use the estimator's to_torch\(\) instead.*"
                                          r"autoregressive=0"):
         to_torch_state_dict(reg)
+    # to_torch() holds it, and 'auto' loads it back as fit sized it
+    twin = DeepRNNRegressor(hidden_size=3).from_torch_state_dict(reg.to_torch().state_dict(),
+                                                                 1, 6)
+    assert twin.network_.arch == reg.network_.arch
+    np.testing.assert_array_equal(twin.predict(X), reg.predict(X))
     # the recurrent module's arguments do not depend on the term
     plain = _fit(DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0, autoregressive=0),
                  X, y)
@@ -853,10 +859,9 @@ def test_import_of_an_rnn_layout_with_the_autoregressive_term(K, n_outputs):
         first = (modules["head"](h_n[-1]) + modules["autoregressive"](lagged)).numpy()
     np.testing.assert_allclose(pred[:1], first if n_outputs > 1 else first[:, 0],
                                rtol=1e-10, atol=1e-10)
-    # 'auto' sizes the term from the length: all 6 steps
-    if K == 6:
-        auto = from_torch_state_dict(DeepRNNRegressor(**params), sd, 3, 6)
-        np.testing.assert_array_equal(auto.predict(X), pred)
+    # 'auto' gives sequences of 3 features no term, as fit does, and says what loads it
+    with pytest.raises(ValueError, match=rf"unexpected keys.*with autoregressive={K}\."):
+        from_torch_state_dict(DeepRNNRegressor(**params), sd, 3, 6)
     # the older export cannot hold it; to_torch() can, and loads back bit for bit
     with pytest.raises(ValueError, match=r"Use the estimator's to_torch\(\) instead"):
         to_torch_state_dict(est)

@@ -474,9 +474,10 @@ def from_torch_state_dict(estimator, state_dict, n_features_per_step, n_timestep
 
     The regressor's ``autoregressive`` says whether the dictionary must hold
     ``autoregressive.weight`` and its width: an int that many steps;
-    ``'auto'`` a term of ``min(n_timesteps, max(1, 1024 // n_features_per_step))``
-    steps when the dictionary has ``autoregressive.weight`` (none with
-    ``return_sequences=True``), else none (as for a model fitted on sequences
+    ``'auto'`` the term ``fit`` would give, ``min(n_timesteps, 1024)`` steps
+    for one feature per step and none for several (none with
+    ``return_sequences=True``), when the dictionary has
+    ``autoregressive.weight``, else none (as for a model fitted on sequences
     that end early).
 
     The number of outputs is read from ``head.weight``. Afterwards
