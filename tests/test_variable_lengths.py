@@ -16,7 +16,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor, SequenceStandardScaler
-from skdeeprnn._estimators._sequences import batches, split_step_weights
+from skdeeprnn._sequences import batches, split_step_weights
 
 SMALL = dict(hidden_size=4, max_iter=3, batch_size=4, random_state=0, dtype="float64")
 RNG = np.random.RandomState(0)

@@ -22,7 +22,7 @@ from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
 from . import _interop
 from ._dtypes import DTYPES, resolve_dtype
-from ._sequences import (
+from .._sequences import (
     batches,
     observed_of,
     observed_steps,

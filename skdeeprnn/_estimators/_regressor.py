@@ -11,7 +11,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ..core import ridge_gcv
 from ._base import ATTRIBUTES_DOC, AUTO_ALPHA_MAX, PARAMETERS_DOC, BaseDeepRNN
-from ._sequences import pad_targets
+from .._sequences import pad_targets
 
 # autoregressive='auto' reads all steps of the training sequences, up to this many
 AUTO_AUTOREGRESSIVE_STEPS = 1024

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._estimators._sequences import pad_sequences
+from .._sequences import pad_sequences
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 

@@ -3,7 +3,8 @@
 A time step is *missing* when all its features are NaN; the network leaves its
 state unchanged there (:mod:`skdeeprnn.core._cells`). Lists of sequences of
 unequal lengths become NaN-padded arrays here, so everything after this module
-sees one ``(n, T, d)`` array.
+sees one ``(n, T, d)`` array. The estimators and :mod:`skdeeprnn.preprocessing`
+both use it; it imports neither.
 """
 
 import numpy as np
