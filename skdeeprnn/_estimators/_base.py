@@ -18,10 +18,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._version import __version__
-from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
-from . import _interop
-from ._dtypes import DTYPES, resolve_dtype
 from .._sequences import (
     batches,
     observed_of,
@@ -32,6 +28,10 @@ from .._sequences import (
     split_step_weights,
     step_range,
 )
+from .._version import __version__
+from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
+from . import _interop
+from ._dtypes import DTYPES, resolve_dtype
 from ._training import (
     PLATEAU_SHARE,
     Interrupt,

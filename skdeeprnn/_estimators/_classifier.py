@@ -16,9 +16,9 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .._sequences import observed_of, pad_targets
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._regressor import _stochastic
-from .._sequences import observed_of, pad_targets
 
 
 def _missing_steps(proba_raw):

@@ -9,9 +9,9 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
+from .._sequences import pad_targets
 from ..core import ridge_gcv
 from ._base import ATTRIBUTES_DOC, AUTO_ALPHA_MAX, PARAMETERS_DOC, BaseDeepRNN
-from .._sequences import pad_targets
 
 # autoregressive='auto' reads all steps of the training sequences, up to this many
 AUTO_AUTOREGRESSIVE_STEPS = 1024
