@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor, SequenceStandardScaler
-from skdeeprnn._estimators import _base, _training
+from skdeeprnn._estimators import _loop, _training
 from skdeeprnn._estimators._training import (
     PlateauMonitor,
     auto_batch_size,
@@ -149,7 +149,7 @@ def test_the_stopping_rule_waits_for_the_end_of_the_initial_plateau(monkeypatch)
         warnings.simplefilter("ignore", ConvergenceWarning)
         guarded = DeepRNNClassifier(**params).fit(X[:400], y[:400])
         # without the guard (no epoch counts as the initial plateau) the same fit stops early
-        monkeypatch.setattr(_base, "PLATEAU_SHARE", np.inf)
+        monkeypatch.setattr(_loop, "PLATEAU_SHARE", np.inf)
         unguarded = DeepRNNClassifier(**params).fit(X[:400], y[:400])
     assert unguarded.n_iter_ < guarded.n_iter_
     assert unguarded.score(X[400:], y[400:]) < 0.75

@@ -1,46 +1,33 @@
-"""What the regressor and the classifier share: parameters, validation and the training loop.
+"""What the regressor and the classifier share: parameters, validation and the set-up of training.
 
-The loop is a chain of small overridable steps, ``fit`` / ``partial_fit`` →
-``_fit`` → ``_fit_stochastic`` (→ ``_run_epoch``) or ``_fit_lbfgs``; the
-subclasses supply the target encoding (``_encode_targets``), the loss and the
-decoding of the head's scores.
+Training is a chain of small overridable steps, ``fit`` / ``partial_fit`` →
+``_fit`` → ``_fit_stochastic`` (→ ``_run_epoch``) or ``_fit_lbfgs``; the last
+three run the loops of :mod:`._loop`. The subclasses supply the target encoding
+(``_encode_targets``), the loss and the decoding of the head's scores.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._sequences import (
-    batches,
     observed_of,
     observed_steps,
     pad_sequences,
     pad_targets,
-    spans,
     split_step_weights,
-    step_range,
 )
 from .._version import __version__
-from ..core import SGD, Adam, Architecture, StackedRNN, Workspace, clip_by_global_norm
+from ..core import SGD, Adam, Architecture, StackedRNN
 from . import _interop
 from ._dtypes import DTYPES, resolve_dtype
-from ._training import (
-    PLATEAU_SHARE,
-    Interrupt,
-    PlateauMonitor,
-    auto_batch_size,
-    constant_prediction_loss,
-    progress_line,
-    warn_caller,
-)
+from ._loop import fit_lbfgs, fit_stochastic, run_epoch
+from ._training import warn_caller
 
 # Inputs whose root mean square exceeds this saturate the cells' tanh and sigmoids
 UNSCALED_RMS = 10.0
@@ -698,271 +685,18 @@ class BaseDeepRNN(BaseEstimator):
             )
         return self
 
-    @staticmethod
-    def _batch(X3, Y, rows):
-        """Rows ``rows`` (indices or a slice) of ``X3`` (n, T, d) and ``Y``, time-major views.
-
-        Fancy indexing reads only those rows, also from a strided ``X3`` such
-        as a window view; the core copies the batch into its own layout.
-        """
-        Yb = np.swapaxes(Y[rows], 0, 1) if Y.ndim == 3 else Y[rows]
-        return np.swapaxes(X3[rows], 0, 1), Yb
-
     def _fit_lbfgs(self, X, Y, sample_weight, step_weight, observed):
-        Xt, Yt = self._batch(X, Y, slice(None))  # views: the core copies into its layout
-        net, dtype = self.network_, self._theta.dtype
-        loss_name = self._loss_name()
-        workspace = Workspace()
-        observed_t = None if observed is None else observed.T
-        step_weight_t = None if step_weight is None else step_weight.T
-        frozen = self._frozen()
-        alpha = self._alpha_value()
-
-        def objective(theta):
-            value, grad = net.loss_and_grad(
-                theta.astype(dtype, copy=False), Xt, Yt, loss_name, sample_weight, alpha,
-                observed=observed_t, step_weight=step_weight_t, training=False,
-                workspace=workspace,
-            )
-            if frozen is not None:
-                grad[frozen] = 0.0
-            return value, grad.astype(np.float64)
-
-        curve = []
-        started = time.perf_counter()
-
-        def record(intermediate_result):
-            curve.append(float(intermediate_result.fun))
-            if self.verbose:
-                print(progress_line(len(curve), self.max_iter, curve[-1], None, None,
-                                    time.perf_counter() - started))
-            if interrupt.requested:
-                raise StopIteration  # scipy ends the minimisation at this iterate
-
-        with Interrupt() as interrupt:
-            result = scipy.optimize.minimize(
-                objective, self._theta.astype(np.float64), jac=True, method="L-BFGS-B",
-                callback=record,
-                options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol,
-                         "ftol": 64 * np.finfo(float).eps},
-            )
-        if np.all(np.isfinite(result.x)) and np.isfinite(result.fun):
-            self._theta[...] = result.x
-        else:
-            warn_caller(
-                "L-BFGS produced non-finite weights; the initial weights were kept. "
-                "Scale the inputs or use another solver.",
-                ConvergenceWarning,
-            )
-        self.n_iter_ = int(result.nit)
-        self.t_ = X.shape[0] * max(self.n_iter_, 1)
-        self.loss_ = float(result.fun)
-        self.loss_curve_ = curve or [self.loss_]
-        self.best_loss_ = min(self.loss_curve_)
-        if self.verbose:
-            print(f"L-BFGS: {self.n_iter_} iterations, loss={self.loss_:.6g}, {result.message}")
-        if interrupt.requested:
-            warn_caller(
-                f"Training was interrupted (KeyboardInterrupt) after {self.n_iter_} L-BFGS "
-                "iteration(s); the model is usable and holds the last iterate's weights.",
-                UserWarning,
-            )
-        elif result.status == 1:
-            warn_caller(
-                f"lbfgs failed to converge after {self.n_iter_} iterations (max_iter="
-                f"{self.max_iter}, max_fun={self.max_fun}); increase them or scale the data.",
-                ConvergenceWarning,
-            )
-
-    def _split_validation(self, n):
-        """Return ``(train, validation)`` indices; validation is the last part unless shuffling."""
-        n_val = max(1, int(round(self.validation_fraction * n)))
-        if n - n_val < 1:
-            raise ValueError(
-                f"early_stopping needs at least 2 samples to split off a validation set "
-                f"(validation_fraction={self.validation_fraction}); got {n}."
-            )
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+        fit_lbfgs(self, X, Y, sample_weight, step_weight, observed)
 
     def _fit_stochastic(self, X, y, Y, sample_weight, weights, step_weight, observed,
                         incremental):
-        """Minibatch training; ``sample_weight`` as given, for the validation score.
-
-        ``weights`` (n,) and ``step_weight`` (n, T) or None are what the loss
-        uses (:func:`split_step_weights`); ``observed`` (n, T) or None.
-        """
-        n = X.shape[0]
-        train = np.arange(n)
-        val = None
-        if self.early_stopping and not incremental:
-            train, val = self._split_validation(n)
-        if self._optimizer is None or not (incremental or self.warm_start):
-            self._optimizer = self._make_optimizer()
-        elif not incremental:
-            # a warm-started fit runs its own schedule from the initial learning rate
-            self._optimizer.learning_rate = self.learning_rate_init
-        if not incremental:
-            self._no_improvement_count = 0
-        sw_train = weights[train]
-        steps_train = None if step_weight is None else step_weight[train]
-        lengths = None if observed is None else spans(observed)[train]
-        n_train = len(train)
-        if self.batch_size == "auto":
-            batch_size = auto_batch_size(n_train)
-        else:
-            batch_size = min(self.batch_size, n_train)
-        if not incremental:  # partial_fit neither reduces the rate nor stops
-            constant_loss = constant_prediction_loss(self._loss_name(), Y[train], sw_train,
-                                                     steps_train)
-            plateau_loss = PLATEAU_SHARE * constant_loss
-            monitor = PlateauMonitor(self.learning_rate, self.n_iter_no_change,
-                                     self.plateau_factor, self.learning_rate_init)
-        epochs = 1 if incremental else self.max_iter
-        workspace = Workspace()
-        best_theta = None
-        # weights of the epoch with the lowest training loss: what divergence falls back to
-        lowest_theta = self._theta.copy()
-        stopped = diverged = False
-        started = time.perf_counter()
-        with Interrupt() as interrupt:
-            for epoch in range(1, epochs + 1):
-                with np.errstate(over="ignore", invalid="ignore"):
-                    epoch_loss, diverged, n_seen = self._run_epoch(
-                        X, Y, train, sw_train, steps_train, lengths, batch_size, workspace,
-                        interrupt)
-                if diverged:
-                    self._theta[...] = lowest_theta
-                    warn_caller(
-                        f"Training diverged in epoch {self.n_iter_ + 1}: the loss or the "
-                        "gradient became non-finite. Training stopped and the weights of the "
-                        "epoch with the lowest training loss were restored. Lower "
-                        "learning_rate_init, set clip_grad_norm, or scale the inputs and "
-                        "targets.",
-                        ConvergenceWarning,
-                    )
-                    break
-                if n_seen < n_train:  # interrupted within the epoch: not a complete one
-                    self.t_ += n_seen
-                    break
-                self.n_iter_ += 1
-                self.t_ += n_train
-                self.loss_ = epoch_loss
-                self.loss_curve_.append(epoch_loss)
-                score = None
-                if val is not None:
-                    score = self._validation_score(X[val], y[val], sample_weight[val])
-                    self.validation_scores_.append(score)
-                    improved = score > self.best_validation_score_ + self.tol
-                    if score > self.best_validation_score_:
-                        self.best_validation_score_ = score
-                        best_theta = self._theta.copy()
-                else:
-                    improved = epoch_loss <= self.best_loss_ - self.tol
-                if epoch_loss < self.best_loss_:
-                    self.best_loss_ = epoch_loss
-                    np.copyto(lowest_theta, self._theta)
-                if self.verbose:
-                    print(progress_line(epoch, epochs, epoch_loss, score,
-                                        self._optimizer.learning_rate,
-                                        time.perf_counter() - started))
-                if interrupt.requested:
-                    break
-                if incremental:
-                    continue
-                action = monitor.update(self, improved, epoch_loss > plateau_loss)
-                if action == "reduce" and self.verbose:
-                    print(f"No improvement for {self.n_iter_no_change} epochs: learning rate "
-                          f"reduced to {self._optimizer.learning_rate:.3g}.")
-                elif action == "stop":
-                    stopped = True
-                    if self.verbose:
-                        what = "Validation score" if val is not None else "Training loss"
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs at learning rate "
-                              f"{self._optimizer.learning_rate:.3g}. Stopping.")
-                    break
-        if best_theta is not None:
-            self._theta[...] = best_theta
-        if interrupt.requested and not diverged:
-            warn_caller(
-                f"Training was interrupted (KeyboardInterrupt) after {self.n_iter_} complete "
-                "epoch(s); the model is usable"
-                + (" and holds the weights of the best validation score."
-                   if best_theta is not None else " and holds the current weights."),
-                UserWarning,
-            )
-        elif not (incremental or stopped or diverged):
-            warn_caller(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
+        fit_stochastic(self, X, y, Y, sample_weight, weights, step_weight, observed,
+                       incremental)
 
     def _run_epoch(self, X, Y, rows, sample_weight, step_weight, lengths, batch_size, workspace,
                    interrupt):
-        """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged, seen)``.
-
-        ``sample_weight`` holds the weights of ``rows``, ``step_weight`` their
-        relative step weights (or None). Each minibatch is gathered into the
-        core's time-major layout as it is used, so training never holds a
-        second copy of the data; ``workspace`` holds the arrays that every
-        minibatch reuses. With unequal ``lengths`` (the steps from each
-        sequence's first to its last observed step), minibatches group
-        sequences of similar length (:func:`batches`) and each is trimmed to
-        the steps its sequences observe. Stops at the first batch whose loss,
-        gradient or update is not finite and reports it as diverged; the
-        caller restores good weights. Stops after the current minibatch when
-        ``interrupt.requested``; ``seen`` counts the sequences trained on.
-        """
-        frozen = self._frozen()
-        alpha = self._alpha_value()
-        n = len(rows)
-        theta, net, opt = self._theta, self.network_, self._optimizer
-        loss_name = self._loss_name()
-        total, weight_seen, seen = 0.0, 0.0, 0
-        for idx in batches(n, batch_size, self._rng, self.shuffle, lengths):
-            sw = sample_weight[idx]
-            w = sw.sum()
-            if w == 0:
-                seen += len(idx)
-                continue
-            Xb, Yb = self._batch(X, Y, rows[idx])
-            observed = sw_steps = None
-            if lengths is not None:
-                observed = observed_of(Xb)
-                if observed is not None:  # only the steps some sequence observes
-                    steps = step_range(observed)
-                    if net.arch.autoregressive:
-                        # the autoregressive term reads the window's last positions
-                        steps = slice(steps.start, len(observed))
-                    Xb, observed = Xb[steps], observed[steps]
-                    if self.return_sequences:
-                        Yb = Yb[steps]
-            if step_weight is not None:
-                sw_steps = step_weight[idx].T
-                if observed is not None:
-                    sw_steps = sw_steps[steps]
-            value, grad = net.loss_and_grad(
-                theta, Xb, Yb, loss_name, sw, alpha, observed=observed,
-                step_weight=sw_steps, training=True, random_state=self._rng,
-                workspace=workspace,
-            )
-            if frozen is not None:
-                grad[frozen] = 0.0
-            norm = clip_by_global_norm(grad, self.clip_grad_norm)
-            if not (np.isfinite(value) and np.isfinite(norm)):
-                return np.nan, True, seen
-            opt.update(theta, grad)
-            total += value * w
-            weight_seen += w
-            seen += len(idx)
-            if interrupt.requested:
-                n = seen
-                break
-        if not np.all(np.isfinite(theta)):
-            return np.nan, True, n
-        return (total / weight_seen if weight_seen > 0 else np.nan), False, n
+        return run_epoch(self, X, Y, rows, sample_weight, step_weight, lengths, batch_size,
+                         workspace, interrupt)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
