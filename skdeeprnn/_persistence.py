@@ -40,6 +40,10 @@ What the file holds (format 1), one array per key:
                                  ``'lbfgs'``
 ``y_mean``, ``y_scale``,         regressor: the target scaling
 ``y_ndim``
+``linear_fallback_``             regressor: int 0/1, the fit kept the
+                                 autoregressive term alone; absent in older files
+``linear_fallback_z_``           regressor: float, the fallback test's z-score
+                                 (NaN for None: not run); absent in older files
 ``classes_``, ``classes_dtype``  classifier: the labels in a non-object dtype
                                  and the dtype to restore
 ``label_binarizer/y_type_``      classifier: ``'binary'``, ``'multiclass'`` or
@@ -264,6 +268,9 @@ def save_npz(estimator, file):
         arrays["y_mean"] = np.asarray(est._y_mean, dtype=np.float64)
         arrays["y_scale"] = np.asarray(est._y_scale, dtype=np.float64)
         arrays["y_ndim"] = np.asarray(est._y_ndim, dtype=np.int64)
+        arrays["linear_fallback_"] = np.asarray(int(est.linear_fallback_), dtype=np.int64)
+        z = est.linear_fallback_z_
+        arrays["linear_fallback_z_"] = np.asarray(np.nan if z is None else z, dtype=np.float64)
     else:
         classes, dtype = _portable_labels(est.classes_)
         arrays["classes_"] = classes
@@ -616,6 +623,11 @@ def load_npz(file):
             )
         if not (np.all(np.isfinite(est._y_mean)) and np.all(est._y_scale > 0)):
             raise reader.error("the target scaling 'y_mean' / 'y_scale' is not finite/positive.")
+        if reader.has("linear_fallback_"):
+            est.linear_fallback_ = bool(reader.int("linear_fallback_"))
+        if reader.has("linear_fallback_z_"):
+            z = reader.float("linear_fallback_z_")
+            est.linear_fallback_z_ = None if np.isnan(z) else z
     else:
         est._label_binarizer = _label_binarizer(reader, _labels(reader), k)
         est.classes_ = est._label_binarizer.classes_

@@ -573,6 +573,17 @@ class BaseDeepRNN(BaseEstimator):
     def _initialize_autoregressive(self, X, Y, sample_weight, observed):
         """Set the autoregressive term's weights from the data (nothing here)."""
 
+    def _term_alone_is_better(self, X, y, sample_weight):
+        """Whether the autoregressive term alone beats term and network (the regressor's test)."""
+        return False
+
+    def _keep_term_alone(self, X, Y, sample_weight):
+        """Finish a first fit without training: the model is the autoregressive term alone."""
+        raise NotImplementedError
+
+    def _record_term_alone(self, term_alone):
+        """Note whether the fit kept the term alone (the regressor's ``linear_fallback_``)."""
+
     def _alpha_value(self):
         """Return the L2 penalty training uses (the regressor resolves ``'auto'``)."""
         return self.alpha
@@ -673,11 +684,17 @@ class BaseDeepRNN(BaseEstimator):
         elif not incremental:
             self._rng = check_random_state(self.random_state)
         Y = Y.astype(X.dtype, copy=False)
-        if self.solver == "lbfgs":
+        # the regressor's linear fallback: a first fit may find the autoregressive term alone
+        # better than the term and the network (measured before training, on halves)
+        term_alone = first and not incremental and self._term_alone_is_better(X, y, weights)
+        if term_alone:
+            self._keep_term_alone(X, Y, weights)
+        elif self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, weights, step_weight, observed)
         else:
             self._fit_stochastic(X, y, Y, sample_weight, weights, step_weight, observed,
                                  incremental)
+        self._record_term_alone(term_alone)
         if not np.all(np.isfinite(self._theta)):
             raise ValueError(
                 "training produced non-finite weights; lower learning_rate_init, set "

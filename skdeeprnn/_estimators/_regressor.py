@@ -10,8 +10,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from .._sequences import pad_targets
-from ..core import ridge_gcv
+from ..core import ridge_gcv, weighted_loss
 from ._base import ATTRIBUTES_DOC, AUTO_ALPHA_MAX, PARAMETERS_DOC, BaseDeepRNN
+from ._fallback import AUTO_FALLBACK_MIN_SEQUENCES, FALLBACK_Z, network_gain_z
 
 # autoregressive='auto' reads all steps of the training sequences, up to this many
 AUTO_AUTOREGRESSIVE_STEPS = 1024
@@ -34,6 +35,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "autoregressive": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "linear_fallback": [StrOptions({"auto"}), "boolean"],
     }
 
     # every parameter is listed: scikit-learn's get_params reads them from the signature
@@ -80,6 +82,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         loss="squared_error",
         quantile=0.5,
         autoregressive="auto",
+        linear_fallback="auto",
     ):
         super().__init__(
             num_layers,
@@ -100,6 +103,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         self.loss = loss
         self.quantile = quantile
         self.autoregressive = autoregressive
+        self.linear_fallback = linear_fallback
 
     def _autoregressive_steps(self):
         """Return the steps the autoregressive term reads (0: none) for ``n_features_in_`` steps."""
@@ -149,6 +153,33 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         coef, _, _ = ridge_gcv(Z.T, Y, sample_weight)
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
         view[...] = coef.T
+
+    def _initialize(self, arch, rng, dtype):
+        super()._initialize(arch, rng, dtype)
+        self.linear_fallback_ = False
+        self.linear_fallback_z_ = None
+
+    def _term_alone_is_better(self, X, y, sample_weight):
+        """Run the linear fallback's test (:mod:`._fallback`) if it applies; True: term alone."""
+        if not self.network_.arch.autoregressive or self.linear_fallback is False:
+            return False
+        if self.linear_fallback == "auto" and X.shape[0] < AUTO_FALLBACK_MIN_SEQUENCES:
+            return False
+        self.linear_fallback_z_ = network_gain_z(self, X, y, sample_weight)
+        return self.linear_fallback_z_ is not None and self.linear_fallback_z_ > FALLBACK_Z
+
+    def _keep_term_alone(self, X, Y, sample_weight):
+        """Make the model the autoregressive term alone: zero the network's output weights."""
+        views = self.network_.layout.views(self._theta)
+        views["head.weight"][...] = 0.0
+        if "head.bias" in views:
+            views["head.bias"][...] = 0.0
+        self.loss_ = weighted_loss(self._loss_name(), self._scores(X).astype(np.float64),
+                                   Y.astype(np.float64), sample_weight)[0]
+        self.best_loss_ = self.loss_
+
+    def _record_term_alone(self, term_alone):
+        self.linear_fallback_ = bool(term_alone)
 
     def _loss_name(self):
         """Return the core's loss: its name, or ``('quantile', {'quantile': q})``."""
@@ -471,9 +502,41 @@ DeepRNNRegressor.__doc__ = (
 
         .. versionadded:: 0.3
 
+    linear_fallback : 'auto' or bool, default='auto'
+        With the autoregressive term, whether a first ``fit`` checks that the
+        network improves on the term alone, and keeps the term alone where
+        it does not. Two models of the same parameters, each fitted on a
+        random half of the training sequences, predict the other half with
+        their network and without it. When the network's per-sequence loss
+        there is larger by more than 1.645 standard errors (a one-sided
+        paired test at the 5% level), the fit keeps the term alone: the
+        network's output weights are set to 0 and it is not trained
+        (``linear_fallback_`` is True, ``n_iter_`` 0). Otherwise the fit
+        trains as it would without the test, to the same model. The test
+        costs about one more fit (two on halves). ``'auto'``: test when
+        there are at least 64 training sequences, so that each half trains
+        in minibatches as the whole does; ``True``: whenever there is a
+        term; ``False``: never. ``partial_fit`` and warm-started fits do not
+        test; they train the network (from zero output weights after a
+        fallback). On short or nearly linear series the network can add
+        more noise than it removes (:ref:`forecasting`).
+
+        .. versionadded:: 0.3
+
     Attributes
     ----------"""
     + ATTRIBUTES_DOC
+    + """
+    linear_fallback_ : bool
+        True when the fit kept the autoregressive term alone
+        (``linear_fallback``): the network's output weights are 0.
+
+    linear_fallback_z_ : float or None
+        The linear fallback's test statistic at the first fit: the network's
+        cross-fitted loss minus the term alone's, in standard errors
+        (positive: the network did worse). None when the test did not run,
+        or could not (a half without weight).
+"""
     + """
     See Also
     --------

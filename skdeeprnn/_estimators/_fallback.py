@@ -1,0 +1,105 @@
+"""The regressor's linear fallback: the autoregressive term alone where the network hurts.
+
+The autoregressive term is a ridge regression fitted before training; the
+network then learns what it leaves. On a short or nearly linear series the
+trained network can add more noise than signal. Two-fold cross-fitting
+measures that before the real fit: two models of the same parameters, each
+fitted on one half of the sequences, predict the other half with and without
+their network, and a one-sided paired test on the per-sequence losses says
+whether the network is worse than the term alone.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ..core import LOSSES, loss_parts
+from ._training import FULL_BATCH_BELOW
+
+# linear_fallback='auto' cross-fits from this many training sequences: each half then
+# trains in minibatches as the whole would (batch_size='auto' takes all of fewer than 32
+# at once), and below it the halves are too small for the test to say much
+AUTO_FALLBACK_MIN_SEQUENCES = 2 * FULL_BATCH_BELOW
+
+# the term alone is kept when the network's cross-fitted loss is larger with this z-score:
+# a one-sided test at the 5% level, so that the network stays unless it is clearly worse
+FALLBACK_Z = float(norm.ppf(0.95))
+
+
+def _halves(n, random_state):
+    """Assign ``n`` sequences to two folds at random; return the fold labels and a seed."""
+    rng = check_random_state(random_state)
+    folds = rng.permutation(n) % 2
+    # the half models' seed: the estimator's own int (a fresh generator, so the final
+    # fit draws what it would without the test), or one drawn from the generator
+    seed = random_state if isinstance(random_state, (int, np.integer)) else \
+        int(rng.randint(np.iinfo(np.int32).max))
+    return folds, seed
+
+
+def _losses(model, X, y):
+    """Per-sequence losses of ``model`` on ``(X, y)``, with its network and without it.
+
+    In the model's standardised target units, with its loss, as training
+    measures them.
+    """
+    Y = model._encode_targets(y, None, first=False)
+    name, params = loss_parts(model._loss_name())
+    full = LOSSES[name](model._scores(X).astype(np.float64), Y, **params)[0]
+    views = model.network_.layout.views(model._theta)
+    views["head.weight"][...] = 0.0
+    if "head.bias" in views:
+        views["head.bias"][...] = 0.0
+    term = LOSSES[name](model._scores(X).astype(np.float64), Y, **params)[0]
+    return full, term
+
+
+def network_gain_z(estimator, X, y, sample_weight):
+    """z-score of the network's cross-fitted loss against the term alone's; None if untestable.
+
+    ``X`` (n, T, d) validated in the dtype of the fit, ``y`` as validated,
+    ``sample_weight`` (n,). Positive: the network made the held-out
+    predictions worse. None when a half has no weight or the weights leave
+    fewer than two sequences' worth (:func:`paired_z`). The half models take
+    the estimator's parameters (and its resolved dtype), without the
+    fallback, quiet.
+    """
+    n = X.shape[0]
+    folds, seed = _halves(n, estimator.random_state)
+    params = dict(linear_fallback=False, verbose=False, warm_start=False, random_state=seed,
+                  dtype=np.dtype(X.dtype).name)
+    difference = np.empty(n)
+    for fold in (0, 1):
+        train, held = folds != fold, folds == fold
+        if not (sample_weight[train].sum() > 0 and sample_weight[held].sum() > 0):
+            return None
+        model = clone(estimator).set_params(**params)
+        with warnings.catch_warnings():
+            # the final fit warns about its own training; the halves' would repeat it
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X[train], y[train], sample_weight=sample_weight[train])
+        full, term = _losses(model, X[held], y[held])
+        difference[held] = full - term
+    return paired_z(difference, sample_weight)
+
+
+def paired_z(difference, sample_weight):
+    """Weighted mean of ``difference`` over its standard error; None below two samples' worth.
+
+    With equal weights, the one-sample t statistic of the differences. The
+    number of samples is Kish's effective ``(sum w)**2 / sum w**2``, so that
+    scaling the weights changes nothing.
+    """
+    w = sample_weight / sample_weight.sum()
+    effective_n = 1.0 / float(w @ w)  # n for equal weights
+    if effective_n < 2.0:
+        return None
+    mean = float(w @ difference)
+    variance = float(w @ (difference - mean) ** 2) * effective_n / (effective_n - 1.0)
+    if variance == 0.0:
+        return 0.0 if mean == 0.0 else float(np.copysign(np.inf, mean))
+    return mean / float(np.sqrt(variance / effective_n))
