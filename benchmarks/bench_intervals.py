@@ -292,12 +292,17 @@ def ours_recursive(seed, params, data, args, log):
         started, cpu = time.perf_counter(), time.process_time()
         forecaster.fit(y.iloc[t_cal - args.rec_hours:t_cal], store_in_sample_residuals=True)
         fit_s, cpu = time.perf_counter() - started, time.process_time() - cpu
-    n_iter = forecaster.estimator[-1].n_iter_
+    final = forecaster.estimator[-1]
+    n_iter = final.n_iter_
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    z = final.linear_fallback_z_  # the linear fallback's test (pm2.5's own lags: with a term)
+    fallback = "" if z is None else (
+        f", fallback z {z:.2f}: " + ("term alone" if final.linear_fallback_ else "network kept"))
     log(f"    seed {seed} ours rec.: fit {fit_s:.1f} s (CPU {cpu:.1f} s), {n_iter} epochs"
-        f"{', ConvergenceWarning' if warned else ''}")
+        f"{', ConvergenceWarning' if warned else ''}{fallback}")
     times = {"fit_s": fit_s, "fit_cpu_s": cpu, "n_iter": n_iter,
-             "convergence_warning": warned}
+             "convergence_warning": warned, "term_alone": bool(final.linear_fallback_),
+             "fallback_z": z}
     cv = TimeSeriesFold(steps=H, initial_train_size=None, refit=False,
                         fold_stride=H * args.every_day, verbose=False)
     started = time.perf_counter()

@@ -81,6 +81,8 @@ def test_below_the_threshold_the_fit_is_the_one_without_the_test(monkeypatch):
 @pytest.mark.parametrize("params, n, runs", [
     ({}, 63, False),                              # 'auto': from 64 sequences
     ({}, 64, True),
+    ({}, 1000, True),
+    ({}, 1001, False),                            # ... to 1,000
     ({"linear_fallback": True}, 20, True),
     ({"linear_fallback": False}, 80, False),
     ({"autoregressive": 0, "linear_fallback": True}, 80, False),  # no term, nothing to test

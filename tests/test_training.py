@@ -273,6 +273,7 @@ def test_regressor_and_classifier_share_defaults_but_the_forecasting_ones():
     assert clf.pop("class_weight") is None
     # the regressor's forecasting defaults (docs/user_guide/defaults.rst)
     assert reg.pop("autoregressive") == "auto"
+    assert reg.pop("linear_fallback") == "auto"
     assert (reg.pop("pooling"), clf.pop("pooling")) == ("last", "max")
     assert (reg.pop("alpha"), clf.pop("alpha")) == ("auto", 0.0001)
     assert reg == clf

@@ -24,6 +24,10 @@ from ._training import FULL_BATCH_BELOW
 # trains in minibatches as the whole would (batch_size='auto' takes all of fewer than 32
 # at once), and below it the halves are too small for the test to say much
 AUTO_FALLBACK_MIN_SEQUENCES = 2 * FULL_BATCH_BELOW
+# ... and up to this many: on the 3,696 windows of bench_forecast's hourly series the test
+# kept the network at all nine fits (z at most 0.5) and doubled the fit time, which would
+# take the direct 24-output pm2.5 fit past a minute; on short series it pays
+AUTO_FALLBACK_MAX_SEQUENCES = 1_000
 
 # the term alone is kept when the network's cross-fitted loss is larger with this z-score:
 # a one-sided test at the 5% level, so that the network stays unless it is clearly worse
