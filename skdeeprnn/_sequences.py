@@ -3,9 +3,13 @@
 A time step is *missing* when all its features are NaN; the network leaves its
 state unchanged there (:mod:`skdeeprnn.core._cells`). Lists of sequences of
 unequal lengths become NaN-padded arrays here, so everything after this module
-sees one ``(n, T, d)`` array. The estimators and :mod:`skdeeprnn.preprocessing`
-both use it; it imports neither.
+sees one ``(n, T, d)`` array. A fit validates its data once into a
+:class:`Sequences`, which carries the sequences with their observed steps,
+weights and spans down to the training loops. The estimators and
+:mod:`skdeeprnn.preprocessing` both use this module; it imports neither.
 """
+
+from functools import cached_property
 
 import numpy as np
 
@@ -207,3 +211,66 @@ def pad_targets(y, n_timesteps):
     for i, a in enumerate(items):
         out[i, : len(a)] = a
     return out
+
+
+class Sequences:
+    """Validated training data and what training derives from it, each computed once.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, T, d)
+        The validated sequences; a missing step is NaN in all its features.
+    y : ndarray
+        The validated targets, as the estimator's validation returns them.
+    sample_weight : ndarray of shape (n,) or (n, T)
+        The checked weights as the caller gave them (times the class
+        weights): what a validation score weighs by.
+    observed : ndarray of shape (n, T) of bool, or None
+        True where a step has its features; None when every step does.
+    many_to_many : bool
+        Whether the targets are per step (``return_sequences``): then the
+        loss weights split into ``weights`` and ``step_weight``
+        (:func:`split_step_weights`).
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n,)
+        Each sequence's weight in the loss.
+    step_weight : ndarray of shape (n, T) or None
+        The relative weights of the steps (many-to-many); None: all 1.
+    lengths : ndarray of shape (n,) or None
+        :func:`spans` of ``observed``, on first use; None when every step is observed.
+    """
+
+    def __init__(self, X, y, sample_weight, observed, many_to_many):
+        self.X, self.y, self.sample_weight, self.observed = X, y, sample_weight, observed
+        self.many_to_many = many_to_many
+        if many_to_many:
+            self.weights, self.step_weight = split_step_weights(sample_weight, observed)
+        else:
+            self.weights, self.step_weight = sample_weight, None
+
+    def reweighted(self, sample_weight):
+        """Return the same sequences and targets with other weights (the class weights)."""
+        return Sequences(self.X, self.y, sample_weight, self.observed, self.many_to_many)
+
+    @property
+    def target_weight(self):
+        """The weight of each target: ``(n,)``, or ``(n, T)`` per step (many-to-many)."""
+        if self.step_weight is None:
+            return self.sample_weight
+        return self.weights[:, None] * self.step_weight
+
+    @cached_property
+    def lengths(self):
+        return None if self.observed is None else spans(self.observed)
+
+    def observed_of_rows(self, rows):
+        """Return the observed mask of sequences ``rows``, time-major ``(T, len(rows))``, or None.
+
+        None also when those sequences observe every step, as the core wants.
+        """
+        if self.observed is None:
+            return None
+        mask = self.observed[rows].T
+        return None if mask.all() else mask

@@ -181,10 +181,10 @@ def test_step_weights_are_per_label_and_balanced_counts_all_steps():
 def test_step_weights_multiply_sequence_and_step_weights():
     clf = DeepRNNClassifier(class_weight={1: 4.0}, **STEP_PARAMS)
     sw = np.arange(1.0, len(X) + 1)
-    _, _, weights = clf._validate_fit_data(X, Y_STEPS, sw, reset=True)
+    weights = clf._validate_fit_data(X, Y_STEPS, sw, reset=True).sample_weight
     np.testing.assert_array_equal(weights, sw[:, None] * np.where(Y_STEPS == 1, 4.0, 1.0))
     steps = RNG.uniform(0.5, 2.0, size=Y_STEPS.shape)
-    _, _, weights = clf._validate_fit_data(X, Y_STEPS, steps, reset=True)
+    weights = clf._validate_fit_data(X, Y_STEPS, steps, reset=True).sample_weight
     np.testing.assert_array_equal(weights, steps * np.where(Y_STEPS == 1, 4.0, 1.0))
 
 
@@ -212,7 +212,7 @@ def test_balanced_counts_the_observed_steps_only():
     expected = np.ones(ym.shape)
     expected[observed] = compute_sample_weight("balanced", ym[observed])
     clf = DeepRNNClassifier(class_weight="balanced", **STEP_PARAMS)
-    _, _, weights = clf._validate_fit_data(Xm, ym, None, reset=True)
+    weights = clf._validate_fit_data(Xm, ym, None, reset=True).sample_weight
     np.testing.assert_array_equal(weights[observed], expected[observed])
     a = clf.fit(Xm, ym)
     b = DeepRNNClassifier(**STEP_PARAMS).fit(Xm, ym, sample_weight=expected)

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdeeprnn import DeepRNNRegressor
 from skdeeprnn._estimators import _fallback
+from skdeeprnn._sequences import Sequences
 from skdeeprnn.core import ridge_gcv
 
 
@@ -34,12 +35,24 @@ def _ar2(n, T=6, seed=0):
 FAST = dict(hidden_size=4, max_iter=8, random_state=0)
 
 
+def _data(X, y):
+    """Many-to-one training data of one feature per step, equal weights, as a fit validates it."""
+    return Sequences(X[:, :, None], y, np.ones(len(y)), None, many_to_many=False)
+
+
+def _gain_z(est, X, y):
+    """The test as a first fit runs it: after the estimator's targets are standardised."""
+    data = _data(X, y)
+    est._encode_targets(data.y, data.weights, first=True)
+    return _fallback.network_gain_z(est, data)
+
+
 def _forced(monkeypatch, z):
     """Make the cross-fitted test return ``z`` (and record that it ran)."""
     calls = []
 
-    def fake(estimator, X, y, sample_weight):
-        calls.append(X.shape[0])
+    def fake(estimator, data):
+        calls.append(data.X.shape[0])
         return z
 
     monkeypatch.setattr("skdeeprnn._estimators._regressor.network_gain_z", fake)
@@ -119,12 +132,10 @@ def test_partial_fit_and_warm_start_train_the_network(monkeypatch):
 def test_the_real_test_on_a_linear_and_a_nonlinear_target():
     """On a noisy linear series the network does not help; on a nonlinear target it must."""
     X, y = _ar2(300)
-    z_linear = _fallback.network_gain_z(
-        DeepRNNRegressor(**FAST), X[:, :, None], y, np.ones(len(y)))
+    z_linear = _gain_z(DeepRNNRegressor(**FAST), X, y)
     target = np.abs(X[:, -1]) + np.abs(X[:, -2])  # no linear function of the lags
-    z_nonlinear = _fallback.network_gain_z(
-        DeepRNNRegressor(hidden_size=8, max_iter=60, random_state=0), X[:, :, None], target,
-        np.ones(len(y)))
+    z_nonlinear = _gain_z(DeepRNNRegressor(hidden_size=8, max_iter=60, random_state=0), X,
+                          target)
     assert z_nonlinear < -_fallback.FALLBACK_Z < z_linear
 
 
@@ -133,7 +144,7 @@ def test_the_statistic_is_the_paired_t_of_the_held_out_loss_differences():
     X, y = _ar2(70)
     X3 = X[:, :, None]
     est = DeepRNNRegressor(**FAST)
-    z = _fallback.network_gain_z(est, X3, y, np.ones(len(y)))
+    z = _gain_z(est, X, y)
     folds = np.random.RandomState(0).permutation(len(y)) % 2
     difference = np.empty(len(y))
     for fold in (0, 1):

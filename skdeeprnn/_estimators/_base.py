@@ -2,8 +2,11 @@
 
 Training is a chain of small overridable steps, ``fit`` / ``partial_fit`` →
 ``_fit`` → ``_fit_stochastic`` (→ ``_run_epoch``) or ``_fit_lbfgs``; the last
-three run the loops of :mod:`._loop`. The subclasses supply the target encoding
-(``_encode_targets``), the loss and the decoding of the head's scores.
+three run the loops of :mod:`._loop`. ``_fit`` validates the data once into a
+:class:`~skdeeprnn._sequences.Sequences` (the sequences, their observed steps,
+weights and spans), which every step after it takes. The subclasses supply the
+target encoding (``_encode_targets``), the loss and the decoding of the head's
+scores.
 """
 
 import warnings
@@ -16,11 +19,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._sequences import (
+    Sequences,
     observed_of,
     observed_steps,
     pad_sequences,
     pad_targets,
-    split_step_weights,
 )
 from .._version import __version__
 from ..core import SGD, Adam, Architecture, StackedRNN
@@ -465,6 +468,7 @@ class BaseDeepRNN(BaseEstimator):
         return X
 
     def _validate_fit_data(self, X, y, sample_weight, reset):
+        """Validate the data of a fit once; return a :class:`~skdeeprnn._sequences.Sequences`."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -510,7 +514,7 @@ class BaseDeepRNN(BaseEstimator):
             y = np.array(y, copy=True)
             y[~observed] = y[observed][0]
         sample_weight = self._check_weights(sample_weight, X)
-        return X, y, sample_weight
+        return Sequences(X, y, sample_weight, observed, many_to_many=self.return_sequences)
 
     def _check_weights(self, sample_weight, X):
         """``sample_weight`` as float64 (n,), or (n, T) per step with ``return_sequences``."""
@@ -570,14 +574,14 @@ class BaseDeepRNN(BaseEstimator):
         """Return the steps the output's linear autoregressive term reads; 0: none (classifier)."""
         return 0
 
-    def _initialize_autoregressive(self, X, Y, sample_weight, observed):
+    def _initialize_autoregressive(self, data, Y):
         """Set the autoregressive term's weights from the data (nothing here)."""
 
-    def _term_alone_is_better(self, X, y, sample_weight):
+    def _term_alone_is_better(self, data):
         """Whether the autoregressive term alone beats term and network (the regressor's test)."""
         return False
 
-    def _keep_term_alone(self, X, Y, sample_weight):
+    def _keep_term_alone(self, data, Y):
         """Finish a first fit without training: the model is the autoregressive term alone."""
         raise NotImplementedError
 
@@ -652,29 +656,24 @@ class BaseDeepRNN(BaseEstimator):
         fitted = hasattr(self, "network_")
         first = not (fitted and (incremental or self.warm_start))
         self._check_params()
-        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
-        observed = observed_of(X)
+        data = self._validate_fit_data(X, y, sample_weight, reset=first)
+        X, observed = data.X, data.observed
         if first:
             _warn_if_unscaled(X, observed)
-        # many-to-many: each sequence's weight and the relative weights of its steps
-        weights, step_weight = sample_weight, None
-        if self.return_sequences:
-            weights, step_weight = split_step_weights(sample_weight, observed)
-        Y = self._encode_targets(
-            y, sample_weight if step_weight is None else weights[:, None] * step_weight,
-            first=first, classes=classes, dtype=X.dtype)
+        Y = self._encode_targets(data.y, data.target_weight, first=first, classes=classes,
+                                 dtype=X.dtype)
         if first:
             # the regressor's autoregressive='auto' reads the last positions: it has no term
             # when sequences end early (unequal lengths, padded at the end)
             self._fitted_with_missing_ends = observed is not None and not observed[:, -1].all()
         if first or not hasattr(self, "_auto_alpha"):
             # the regressor's alpha='auto': a penalty worth one sequence of the training data
-            self._auto_alpha = min(AUTO_ALPHA_MAX, 1.0 / float(np.sum(weights)))
+            self._auto_alpha = min(AUTO_ALPHA_MAX, 1.0 / float(np.sum(data.weights)))
         arch = self._architecture(X.shape[2], Y.shape[-1])
         if first:
             rng = check_random_state(self.random_state)
             self._initialize(arch, rng, X.dtype)
-            self._initialize_autoregressive(X, Y, weights, observed)
+            self._initialize_autoregressive(data, Y)
             self._rng = rng
         elif arch != self.network_.arch:
             raise ValueError(
@@ -686,14 +685,13 @@ class BaseDeepRNN(BaseEstimator):
         Y = Y.astype(X.dtype, copy=False)
         # the regressor's linear fallback: a first fit may find the autoregressive term alone
         # better than the term and the network (measured before training, on halves)
-        term_alone = first and not incremental and self._term_alone_is_better(X, y, weights)
+        term_alone = first and not incremental and self._term_alone_is_better(data)
         if term_alone:
-            self._keep_term_alone(X, Y, weights)
+            self._keep_term_alone(data, Y)
         elif self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, weights, step_weight, observed)
+            self._fit_lbfgs(data, Y)
         else:
-            self._fit_stochastic(X, y, Y, sample_weight, weights, step_weight, observed,
-                                 incremental)
+            self._fit_stochastic(data, Y, incremental)
         self._record_term_alone(term_alone)
         if not np.all(np.isfinite(self._theta)):
             raise ValueError(
@@ -702,18 +700,14 @@ class BaseDeepRNN(BaseEstimator):
             )
         return self
 
-    def _fit_lbfgs(self, X, Y, sample_weight, step_weight, observed):
-        fit_lbfgs(self, X, Y, sample_weight, step_weight, observed)
+    def _fit_lbfgs(self, data, Y):
+        fit_lbfgs(self, data, Y)
 
-    def _fit_stochastic(self, X, y, Y, sample_weight, weights, step_weight, observed,
-                        incremental):
-        fit_stochastic(self, X, y, Y, sample_weight, weights, step_weight, observed,
-                       incremental)
+    def _fit_stochastic(self, data, Y, incremental):
+        fit_stochastic(self, data, Y, incremental)
 
-    def _run_epoch(self, X, Y, rows, sample_weight, step_weight, lengths, batch_size, workspace,
-                   interrupt):
-        return run_epoch(self, X, Y, rows, sample_weight, step_weight, lengths, batch_size,
-                         workspace, interrupt)
+    def _run_epoch(self, data, Y, rows, batch_size, workspace, interrupt):
+        return run_epoch(self, data, Y, rows, batch_size, workspace, interrupt)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

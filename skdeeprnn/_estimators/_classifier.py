@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._sequences import observed_of, pad_targets
+from .._sequences import pad_targets
 from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseDeepRNN
 from ._regressor import _stochastic
 
@@ -217,16 +217,17 @@ class DeepRNNClassifier(ClassifierMixin, BaseDeepRNN):  # noqa: D101 (docstring 
         class weight of every step's label, ``(n_samples, n_timesteps)``, times
         ``sample_weight`` (per sequence, or per step when 2D).
         """
-        X, y, sample_weight = super()._validate_fit_data(X, y, sample_weight, reset)
+        data = super()._validate_fit_data(X, y, sample_weight, reset)
         if self.class_weight is None:
-            return X, y, sample_weight
-        observed = observed_of(X) if self.return_sequences else None
-        weights = self._class_weight_per_sample(y, reset, observed)
+            return data
+        weights = self._class_weight_per_sample(
+            data.y, reset, data.observed if self.return_sequences else None)
         if weights is None:
-            return X, y, sample_weight
+            return data
+        sample_weight = data.sample_weight
         if weights.ndim == 2 and sample_weight.ndim == 1:
             sample_weight = sample_weight[:, np.newaxis]
-        return X, y, sample_weight * weights
+        return data.reweighted(sample_weight * weights)
 
     def _class_weight_per_sample(self, y, reset, observed=None):
         """``class_weight`` expanded to the samples (steps) of ``y``; None for bad targets.

@@ -62,16 +62,18 @@ def _losses(model, X, y):
     return full, term
 
 
-def network_gain_z(estimator, X, y, sample_weight):
+def network_gain_z(estimator, data):
     """z-score of the network's cross-fitted loss against the term alone's; None if untestable.
 
-    ``X`` (n, T, d) validated in the dtype of the fit, ``y`` as validated,
-    ``sample_weight`` (n,). Positive: the network made the held-out
+    ``data``: the fit's :class:`~skdeeprnn._sequences.Sequences`, validated
+    in the dtype of the fit (many-to-one, so its ``weights`` are one per
+    sequence). Positive: the network made the held-out
     predictions worse. None when a half has no weight or the weights leave
     fewer than two sequences' worth (:func:`paired_z`). The half models take
     the estimator's parameters (and its resolved dtype), without the
     fallback, quiet.
     """
+    X, y, sample_weight = data.X, data.y, data.weights
     n = X.shape[0]
     folds, seed = _halves(n, estimator.random_state)
     params = dict(linear_fallback=False, verbose=False, warm_start=False, random_state=seed,

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from .._sequences import batches, observed_of, spans, step_range
+from .._sequences import batches, step_range
 from ..core import Workspace, clip_by_global_norm
 from ._training import (
     PLATEAU_SHARE,
@@ -36,14 +36,19 @@ def time_major_batch(X3, Y, rows):
     return np.swapaxes(X3[rows], 0, 1), Yb
 
 
-def fit_lbfgs(est, X, Y, sample_weight, step_weight, observed):
-    """Full-batch training by SciPy's L-BFGS-B, the weights set to the last iterate."""
+def fit_lbfgs(est, data, Y):
+    """Full-batch training by SciPy's L-BFGS-B, the weights set to the last iterate.
+
+    ``data``: the fit's :class:`~skdeeprnn._sequences.Sequences`; ``Y`` its
+    encoded targets.
+    """
+    X, sample_weight = data.X, data.weights
     Xt, Yt = time_major_batch(X, Y, slice(None))  # views: the core copies into its layout
     net, dtype = est.network_, est._theta.dtype
     loss_name = est._loss_name()
     workspace = Workspace()
-    observed_t = None if observed is None else observed.T
-    step_weight_t = None if step_weight is None else step_weight.T
+    observed_t = None if data.observed is None else data.observed.T
+    step_weight_t = None if data.step_weight is None else data.step_weight.T
     frozen = est._frozen()
     alpha = est._alpha_value()
 
@@ -116,12 +121,14 @@ def split_validation(est, n):
     return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
 
 
-def fit_stochastic(est, X, y, Y, sample_weight, weights, step_weight, observed, incremental):
-    """Minibatch training; ``sample_weight`` as given, for the validation score.
+def fit_stochastic(est, data, Y, incremental):
+    """Minibatch training on ``data`` (:class:`~skdeeprnn._sequences.Sequences`).
 
-    ``weights`` (n,) and ``step_weight`` (n, T) or None are what the loss
-    uses (:func:`split_step_weights`); ``observed`` (n, T) or None.
+    ``Y`` holds the encoded targets. The loss weighs by ``data.weights`` and
+    ``data.step_weight``; the validation score of early stopping by
+    ``data.sample_weight``, the weights as given.
     """
+    X, y = data.X, data.y
     n = X.shape[0]
     train = np.arange(n)
     val = None
@@ -134,17 +141,15 @@ def fit_stochastic(est, X, y, Y, sample_weight, weights, step_weight, observed, 
         est._optimizer.learning_rate = est.learning_rate_init
     if not incremental:
         est._no_improvement_count = 0
-    sw_train = weights[train]
-    steps_train = None if step_weight is None else step_weight[train]
-    lengths = None if observed is None else spans(observed)[train]
     n_train = len(train)
     if est.batch_size == "auto":
         batch_size = auto_batch_size(n_train)
     else:
         batch_size = min(est.batch_size, n_train)
     if not incremental:  # partial_fit neither reduces the rate nor stops
-        constant_loss = constant_prediction_loss(est._loss_name(), Y[train], sw_train,
-                                                 steps_train)
+        constant_loss = constant_prediction_loss(
+            est._loss_name(), Y[train], data.weights[train],
+            None if data.step_weight is None else data.step_weight[train])
         plateau_loss = PLATEAU_SHARE * constant_loss
         monitor = PlateauMonitor(est.learning_rate, est.n_iter_no_change,
                                  est.plateau_factor, est.learning_rate_init)
@@ -159,8 +164,7 @@ def fit_stochastic(est, X, y, Y, sample_weight, weights, step_weight, observed, 
         for epoch in range(1, epochs + 1):
             with np.errstate(over="ignore", invalid="ignore"):
                 epoch_loss, diverged, n_seen = est._run_epoch(
-                    X, Y, train, sw_train, steps_train, lengths, batch_size, workspace,
-                    interrupt)
+                    data, Y, train, batch_size, workspace, interrupt)
             if diverged:
                 est._theta[...] = lowest_theta
                 warn_caller(
@@ -181,7 +185,7 @@ def fit_stochastic(est, X, y, Y, sample_weight, weights, step_weight, observed, 
             est.loss_curve_.append(epoch_loss)
             score = None
             if val is not None:
-                score = est._validation_score(X[val], y[val], sample_weight[val])
+                score = est._validation_score(X[val], y[val], data.sample_weight[val])
                 est.validation_scores_.append(score)
                 improved = score > est.best_validation_score_ + est.tol
                 if score > est.best_validation_score_:
@@ -230,12 +234,11 @@ def fit_stochastic(est, X, y, Y, sample_weight, weights, step_weight, observed, 
         )
 
 
-def run_epoch(est, X, Y, rows, sample_weight, step_weight, lengths, batch_size, workspace,
-              interrupt):
-    """One pass over ``X[rows]`` in minibatches; returns ``(mean loss, diverged, seen)``.
+def run_epoch(est, data, Y, rows, batch_size, workspace, interrupt):
+    """One pass over sequences ``rows`` of ``data`` in minibatches: ``(loss, diverged, seen)``.
 
-    ``sample_weight`` holds the weights of ``rows``, ``step_weight`` their
-    relative step weights (or None). Each minibatch is gathered into the
+    ``data`` is the fit's :class:`~skdeeprnn._sequences.Sequences`, ``Y`` its
+    encoded targets. Each minibatch is gathered into the
     core's time-major layout as it is used, so training never holds a
     second copy of the data; ``workspace`` holds the arrays that every
     minibatch reuses. With unequal ``lengths`` (the steps from each
@@ -249,6 +252,9 @@ def run_epoch(est, X, Y, rows, sample_weight, step_weight, lengths, batch_size, 
     frozen = est._frozen()
     alpha = est._alpha_value()
     n = len(rows)
+    X, sample_weight = data.X, data.weights[rows]
+    step_weight = None if data.step_weight is None else data.step_weight[rows]
+    lengths = None if data.lengths is None else data.lengths[rows]
     theta, net, opt = est._theta, est.network_, est._optimizer
     loss_name = est._loss_name()
     total, weight_seen, seen = 0.0, 0.0, 0
@@ -261,7 +267,7 @@ def run_epoch(est, X, Y, rows, sample_weight, step_weight, lengths, batch_size, 
         Xb, Yb = time_major_batch(X, Y, rows[idx])
         observed = sw_steps = None
         if lengths is not None:
-            observed = observed_of(Xb)
+            observed = data.observed_of_rows(rows[idx])
             if observed is not None:  # only the steps some sequence observes
                 steps = step_range(observed)
                 if net.arch.autoregressive:

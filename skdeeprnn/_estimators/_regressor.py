@@ -142,7 +142,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
             )
         return sizes
 
-    def _initialize_autoregressive(self, X, Y, sample_weight, observed):
+    def _initialize_autoregressive(self, data, Y):
         """Fit the autoregressive term; training then leaves it as it is.
 
         Weighted ridge regression of the (encoded) targets on the last ``K``
@@ -153,9 +153,9 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         K = self.network_.arch.autoregressive
         if not K:
             return
-        Z = self.network_.lagged_inputs(np.swapaxes(X, 0, 1),
-                                        None if observed is None else observed.T)
-        coef, _, _ = ridge_gcv(Z.T, Y, sample_weight)
+        Z = self.network_.lagged_inputs(np.swapaxes(data.X, 0, 1),
+                                        None if data.observed is None else data.observed.T)
+        coef, _, _ = ridge_gcv(Z.T, Y, data.weights)
         view = self.network_.layout.views(self._theta)["autoregressive.weight"]
         view[...] = coef.T
 
@@ -164,24 +164,24 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         self.linear_fallback_ = False
         self.linear_fallback_z_ = None
 
-    def _term_alone_is_better(self, X, y, sample_weight):
+    def _term_alone_is_better(self, data):
         """Run the linear fallback's test (:mod:`._fallback`) if it applies; True: term alone."""
         if not self.network_.arch.autoregressive or self.linear_fallback is False:
             return False
         if self.linear_fallback == "auto" and not (
-                AUTO_FALLBACK_MIN_SEQUENCES <= X.shape[0] <= AUTO_FALLBACK_MAX_SEQUENCES):
+                AUTO_FALLBACK_MIN_SEQUENCES <= data.X.shape[0] <= AUTO_FALLBACK_MAX_SEQUENCES):
             return False
-        self.linear_fallback_z_ = network_gain_z(self, X, y, sample_weight)
+        self.linear_fallback_z_ = network_gain_z(self, data)
         return self.linear_fallback_z_ is not None and self.linear_fallback_z_ > FALLBACK_Z
 
-    def _keep_term_alone(self, X, Y, sample_weight):
+    def _keep_term_alone(self, data, Y):
         """Make the model the autoregressive term alone: zero the network's output weights."""
         views = self.network_.layout.views(self._theta)
         views["head.weight"][...] = 0.0
         if "head.bias" in views:
             views["head.bias"][...] = 0.0
-        self.loss_ = weighted_loss(self._loss_name(), self._scores(X).astype(np.float64),
-                                   Y.astype(np.float64), sample_weight)[0]
+        self.loss_ = weighted_loss(self._loss_name(), self._scores(data.X).astype(np.float64),
+                                   Y.astype(np.float64), data.weights)[0]
         self.best_loss_ = self.loss_
 
     def _record_term_alone(self, term_alone):
