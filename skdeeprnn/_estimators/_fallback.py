@@ -45,20 +45,26 @@ def _halves(n, random_state):
     return folds, seed
 
 
-def _losses(model, X, y):
-    """Per-sequence losses of ``model`` on ``(X, y)``, with its network and without it.
+def _losses(estimator, model, X, y):
+    """Per-sequence losses of half model ``model`` on ``(X, y)``, with its network and without it.
 
-    In the model's standardised target units, with its loss, as training
-    measures them.
+    With the estimator's loss, in the estimator's standardised target units
+    (those of all its training data): one unit for both halves, whose
+    models standardise by their own halves.
     """
-    Y = model._encode_targets(y, None, first=False)
+    Y = estimator._encode_targets(y, None, first=False)
     name, params = loss_parts(model._loss_name())
-    full = LOSSES[name](model._scores(X).astype(np.float64), Y, **params)[0]
+
+    def scores():  # the half model's scores, in the estimator's units
+        own = model._scores(X).astype(np.float64)
+        return (own * model._y_scale + model._y_mean - estimator._y_mean) / estimator._y_scale
+
+    full = LOSSES[name](scores(), Y, **params)[0]
     views = model.network_.layout.views(model._theta)
     views["head.weight"][...] = 0.0
     if "head.bias" in views:
         views["head.bias"][...] = 0.0
-    term = LOSSES[name](model._scores(X).astype(np.float64), Y, **params)[0]
+    term = LOSSES[name](scores(), Y, **params)[0]
     return full, term
 
 
@@ -88,7 +94,7 @@ def network_gain_z(estimator, data):
             # the final fit warns about its own training; the halves' would repeat it
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X[train], y[train], sample_weight=sample_weight[train])
-        full, term = _losses(model, X[held], y[held])
+        full, term = _losses(estimator, model, X[held], y[held])
         difference[held] = full - term
     return paired_z(difference, sample_weight)
 
