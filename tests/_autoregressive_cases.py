@@ -1,6 +1,19 @@
-"""What the export tests share about the regressor's autoregressive term."""
+"""What the tests of the regressor's autoregressive term share: architectures and data."""
 
 import numpy as np
+
+
+def ar2_windows(n, T, coefficients=(1.3, -0.5), seed=0):
+    """Windows ``(n, T, 1)`` of T steps of a noisy AR(2) series and the value after each."""
+    rng = np.random.RandomState(seed)
+    series = np.zeros(n + T + 50)
+    noise = rng.normal(size=series.size)
+    a, b = coefficients
+    for t in range(2, series.size):
+        series[t] = a * series[t - 1] + b * series[t - 2] + noise[t]
+    series = series[50:]
+    X = np.stack([series[i : i + T] for i in range(n)])[:, :, None]
+    return X, series[T : T + n]
 
 # the term: none, K < T, K = T (T = 6), with stacking, directions, residual, layer norm and
 # every pooling ('auto' gives these windows of several features none)

@@ -2,22 +2,11 @@
 
 import numpy as np
 import pytest
+from _autoregressive_cases import ar2_windows
 from sklearn.linear_model import Ridge
 
 from skdeeprnn import DeepRNNClassifier, DeepRNNRegressor
 from skdeeprnn.core import RIDGE_PENALTIES, ridge_gcv
-
-
-def _ar2(n, T, seed=0):
-    """Windows of T steps of an AR(2) series and the value after each window."""
-    rng = np.random.RandomState(seed)
-    series = np.zeros(n + T + 50)
-    noise = rng.normal(size=series.size)
-    for t in range(2, series.size):
-        series[t] = 1.3 * series[t - 1] - 0.5 * series[t - 2] + noise[t]
-    series = series[50:]
-    X = np.stack([series[i : i + T] for i in range(n)])[:, :, None]
-    return X, series[T : T + n]
 
 
 def _weight(est):
@@ -103,7 +92,7 @@ def test_ridge_gcv_matches_an_explicit_fit_and_is_invariant_to_repetition():
 @pytest.mark.parametrize("steps, outputs", [("auto", 1), (3, 1), (3, 2)])
 def test_the_term_is_the_gcv_ridge_of_the_standardised_target(steps, outputs):
     """Weighted ridge on the last K inputs, kept through training."""
-    X, y = _ar2(80, 6)
+    X, y = ar2_windows(80, 6)
     if outputs == 2:
         y = np.column_stack([y, 3.0 * y + np.arange(len(y))])
     w = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
@@ -124,7 +113,7 @@ def test_the_term_is_the_gcv_ridge_of_the_standardised_target(steps, outputs):
 
 
 def test_auto_has_no_term_for_sequences_that_end_early_and_missing_steps_read_zeros():
-    X, y = _ar2(40, 6)
+    X, y = ar2_windows(40, 6)
     X[5, 0] = X[6, 2] = np.nan  # front padding and a missing step inside keep the term
     kw = dict(hidden_size=2, max_iter=1, random_state=0)
     assert DeepRNNRegressor(**kw).fit(X, y).network_.arch.autoregressive == 6
@@ -140,7 +129,7 @@ def test_auto_has_no_term_for_sequences_that_end_early_and_missing_steps_read_ze
 
 
 def test_integer_weights_fit_the_term_as_repetition_does():
-    X, y = _ar2(40, 5)
+    X, y = ar2_windows(40, 5)
     w = np.arange(len(y)) % 3
     kw = dict(hidden_size=2, max_iter=1, random_state=0)
     weighted = DeepRNNRegressor(**kw).fit(X, y, sample_weight=w)
@@ -150,7 +139,7 @@ def test_integer_weights_fit_the_term_as_repetition_does():
 
 def test_the_term_lets_the_network_forecast_a_linear_series():
     """On an AR(2) series the term brings the forecast to the linear model's accuracy."""
-    X, y = _ar2(400, 10, seed=3)
+    X, y = ar2_windows(400, 10, seed=3)
     kw = dict(hidden_size=8, max_iter=30, random_state=0)
     with_term = DeepRNNRegressor(**kw).fit(X[:300], y[:300])
     without = DeepRNNRegressor(autoregressive=0, **kw).fit(X[:300], y[:300])
@@ -170,7 +159,7 @@ def test_training_reads_the_last_positions_when_every_sequence_ends_missing():
     One plain SGD step of the whole batch, at two learning rates, gives the gradient
     training used; it must be that of the untrimmed windows.
     """
-    X, y = _ar2(12, 6)
+    X, y = ar2_windows(12, 6)
     X[:, -1] = np.nan  # every sequence misses the last step
     X[:4, 0] = np.nan
     kw = dict(hidden_size=3, solver="sgd", momentum=0.0, batch_size=12, shuffle=False,
@@ -190,7 +179,7 @@ def test_training_reads_the_last_positions_when_every_sequence_ends_missing():
 
 
 def test_auto_alpha_is_one_over_the_total_weight_up_to_a_hundredth():
-    X, y = _ar2(300, 4)
+    X, y = ar2_windows(300, 4)
     kw = dict(hidden_size=2, max_iter=1, random_state=0)
     assert DeepRNNRegressor(**kw).fit(X[:50], y[:50])._alpha_value() == 0.01
     assert DeepRNNRegressor(**kw).fit(X, y)._alpha_value() == 1 / 300
@@ -206,7 +195,7 @@ def test_auto_alpha_is_one_over_the_total_weight_up_to_a_hundredth():
 
 def test_a_model_with_the_term_aligns_shorter_sequences_at_the_end():
     """predict on a list of shorter sequences pads them at the front: the term reads the newest."""
-    X, y = _ar2(60, 6)
+    X, y = ar2_windows(60, 6)
     reg = DeepRNNRegressor(hidden_size=3, max_iter=2, random_state=0).fit(X, y)
     assert reg.network_.arch.autoregressive == 6
     short = [X[i, 2:] for i in range(5)]  # the last 4 steps of each window
@@ -221,7 +210,7 @@ def test_a_model_with_the_term_aligns_shorter_sequences_at_the_end():
 
 
 def test_partial_fit_of_a_model_with_the_term_pads_lists_at_the_front():
-    X, y = _ar2(60, 6)
+    X, y = ar2_windows(60, 6)
     short = [X[i, 2:] for i in range(60)]
     front = X.copy()
     front[:, :2] = np.nan

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _autoregressive_cases import ar2_windows
 from scipy.stats import ttest_1samp
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -22,14 +23,9 @@ def _quiet_convergence():
 
 
 def _ar2(n, T=6, seed=0):
-    """Windows of T steps of a noisy AR(2) series (one feature) and the value after each."""
-    rng = np.random.RandomState(seed)
-    series = np.zeros(n + T + 50)
-    noise = rng.normal(size=series.size)
-    for t in range(2, series.size):
-        series[t] = 0.6 * series[t - 1] - 0.3 * series[t - 2] + noise[t]
-    series = series[50:]
-    return np.stack([series[i : i + T] for i in range(n)]), series[T : T + n]
+    """Windows of T steps of a noisy AR(2) series (one feature, 2D) and the value after each."""
+    X, y = ar2_windows(n, T, coefficients=(0.6, -0.3), seed=seed)
+    return X[:, :, 0], y
 
 
 FAST = dict(hidden_size=4, max_iter=8, random_state=0)
