@@ -106,6 +106,8 @@ REGRESSORS = {
     "autoregressive-4-stacked-bidirectional": (dict(autoregressive=4, num_layers=2,
                                                     bidirectional=True, residual=True), Y),
     "autoregressive-0": (dict(autoregressive=0), Y),
+    # the linear fallback's test on 16 sequences: its z-score and decision are kept
+    "linear-fallback-tested": (dict(autoregressive=4, linear_fallback=True), Y),
 }
 
 
@@ -447,3 +449,20 @@ def test_pickle_and_joblib_round_trips_are_exact_for_every_configuration(
         est.partial_fit(X, y, **kwargs)
         twin.partial_fit(X, y, **kwargs)
         np.testing.assert_array_equal(twin._theta, est._theta)
+
+
+def test_a_model_that_kept_the_term_alone_round_trips(monkeypatch):
+    monkeypatch.setattr("skdeeprnn._estimators._regressor.network_gain_z",
+                        lambda estimator, data: 3.0)
+    reg = DeepRNNRegressor(**{**FAST, "autoregressive": 4, "linear_fallback": True}).fit(X, Y)
+    assert reg.linear_fallback_ is True and reg.linear_fallback_z_ == 3.0
+    arrays = _arrays(reg)
+    assert int(arrays["linear_fallback_"]) == 1 and float(arrays["linear_fallback_z_"]) == 3.0
+    twin = _round_trip(reg)
+    assert twin.linear_fallback_ is True and twin.linear_fallback_z_ == 3.0
+    np.testing.assert_array_equal(twin.predict(X), reg.predict(X))
+    assert _fitted_state(twin) == _fitted_state(reg)
+    # a file from before the fallback: no such arrays, the attributes' defaults
+    older = {k: v for k, v in arrays.items() if not k.startswith("linear_fallback")}
+    loaded = load_npz(_file(older))
+    assert loaded.linear_fallback_ is False and loaded.linear_fallback_z_ is None
