@@ -90,8 +90,7 @@ def test_below_the_threshold_the_fit_is_the_one_without_the_test(monkeypatch):
 @pytest.mark.parametrize("params, n, runs", [
     ({}, 63, False),                              # 'auto': from 64 sequences
     ({}, 64, True),
-    ({}, 1000, True),
-    ({}, 1001, False),                            # ... to 1,000
+    ({}, 1001, True),                             # ... with no upper bound
     ({"linear_fallback": True}, 20, True),
     ({"linear_fallback": False}, 80, False),
     ({"autoregressive": 0, "linear_fallback": True}, 80, False),  # no term, nothing to test
@@ -126,13 +125,22 @@ def test_partial_fit_and_warm_start_train_the_network(monkeypatch):
 
 
 def test_the_real_test_on_a_linear_and_a_nonlinear_target():
-    """On a noisy linear series the network does not help; on a nonlinear target it must."""
-    X, y = _ar2(300)
-    z_linear = _gain_z(DeepRNNRegressor(**FAST), X, y)
-    target = np.abs(X[:, -1]) + np.abs(X[:, -2])  # no linear function of the lags
+    """The network must go where it learns the training stretch by heart, and stay where needed.
+
+    On overlapping windows of a noisy linear series, a network big enough to
+    memorise the first half's windows (no penalty, long training) predicts
+    the second half worse than the ridge term; on a target no linear
+    function of the lags gives, the network is clearly better.
+    """
+    X, y = _ar2(400)
+    memoriser = DeepRNNRegressor(hidden_size=64, max_iter=150, alpha=0.0, random_state=0)
+    z_linear = _gain_z(memoriser, X, y)
+    target = np.abs(X[:, -1]) + np.abs(X[:, -2])
     z_nonlinear = _gain_z(DeepRNNRegressor(hidden_size=8, max_iter=60, random_state=0), X,
                           target)
-    assert z_nonlinear < -_fallback.FALLBACK_Z < z_linear
+    assert z_nonlinear < -_fallback.FALLBACK_Z and z_linear > _fallback.FALLBACK_Z
+    fitted = memoriser.set_params(linear_fallback=True).fit(X, y)
+    assert fitted.linear_fallback_ is True and fitted.linear_fallback_z_ > _fallback.FALLBACK_Z
 
 
 def test_the_statistic_is_the_paired_t_of_the_held_out_loss_differences():
@@ -141,10 +149,9 @@ def test_the_statistic_is_the_paired_t_of_the_held_out_loss_differences():
     X3 = X[:, :, None]
     est = DeepRNNRegressor(**FAST)
     z = _gain_z(est, X, y)
-    folds = np.random.RandomState(0).permutation(len(y)) % 2
+    first = np.arange(len(y)) < 35  # the halves in the given order
     difference = np.empty(len(y))
-    for fold in (0, 1):
-        train, held = folds != fold, folds == fold
+    for train, held in [(~first, first), (first, ~first)]:
         model = clone(est).set_params(linear_fallback=False, dtype="float64").fit(
             X3[train], y[train])
         full = (model.predict(X3[held]) - y[held]) ** 2
@@ -197,3 +204,30 @@ def test_weighted_test_uses_the_weights(monkeypatch):
     assert len(seen) == 2 and sum(len(s) for s in seen) == 80
     assert sorted(np.concatenate(seen)) == sorted(w)
     assert est.linear_fallback_z_ is not None
+
+
+@pytest.mark.parametrize("n, fitted", [
+    (81, [(41, 81), (0, 41)]),        # the second half's model on the first, and back
+    (1000, [(500, 1000), (0, 500)]),
+    (1001, [(0, 501)]),               # above 1,000: the first half's model on the second only
+])
+def test_the_halves_are_contiguous(monkeypatch, n, fitted):
+    """The half models fit the first and the second half in the given order, not at random."""
+    X, y = _ar2(n)
+    seen = []
+    real_fit = DeepRNNRegressor.fit
+
+    def spy(self, X, y, sample_weight=None):
+        if not self.linear_fallback:  # a half model: which rows of the whole did it get?
+            # the halves get the fit's validated copy, float32 for many sequences
+            first = int(np.flatnonzero(np.all(np.isclose(whole, X[0], rtol=1e-6),
+                                              axis=(1, 2)))[0])
+            seen.append((first, first + len(X)))
+        return real_fit(self, X, y, sample_weight)
+
+    whole = X[:, :, None]
+    monkeypatch.setattr(DeepRNNRegressor, "fit", spy)
+    est = DeepRNNRegressor(**{**FAST, "max_iter": 2}).fit(X, y)
+    assert seen == fitted
+    assert est.linear_fallback_z_ is not None
+

@@ -13,7 +13,6 @@ from .._sequences import pad_targets
 from ..core import ridge_gcv, weighted_loss
 from ._base import ATTRIBUTES_DOC, AUTO_ALPHA_MAX, PARAMETERS_DOC, BaseDeepRNN
 from ._fallback import (
-    AUTO_FALLBACK_MAX_SEQUENCES,
     AUTO_FALLBACK_MIN_SEQUENCES,
     FALLBACK_Z,
     network_gain_z,
@@ -168,8 +167,7 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         """Run the linear fallback's test (:mod:`._fallback`) if it applies; True: term alone."""
         if not self.network_.arch.autoregressive or self.linear_fallback is False:
             return False
-        if self.linear_fallback == "auto" and not (
-                AUTO_FALLBACK_MIN_SEQUENCES <= data.X.shape[0] <= AUTO_FALLBACK_MAX_SEQUENCES):
+        if self.linear_fallback == "auto" and data.X.shape[0] < AUTO_FALLBACK_MIN_SEQUENCES:
             return False
         self.linear_fallback_z_ = network_gain_z(self, data)
         return self.linear_fallback_z_ is not None and self.linear_fallback_z_ > FALLBACK_Z
@@ -511,20 +509,23 @@ DeepRNNRegressor.__doc__ = (
     linear_fallback : 'auto' or bool, default='auto'
         With the autoregressive term, whether a first ``fit`` checks that the
         network improves on the term alone, and keeps the term alone where
-        it does not. Two models of the same parameters, each fitted on a
-        random half of the training sequences, predict the other half with
-        their network and without it. When the network's per-sequence loss
+        it does not. A model of the same parameters fitted on the first half
+        of the training sequences, in their given order, predicts the second
+        half with its network and without it, and, up to 1,000 sequences,
+        one fitted on the second half predicts the first. Contiguous halves
+        make the held-out windows of a time-ordered series a stretch of time
+        the half model has not seen, where random halves would leave it
+        their overlapping neighbours. When the network's per-sequence loss
         there is larger by more than 1.645 standard errors (a one-sided
         paired test at the 5% level), the fit keeps the term alone: the
         network's output weights are set to 0 and it is not trained
         (``linear_fallback_`` is True, ``n_iter_`` 0). Otherwise the fit
         trains as it would without the test, to the same model. The test
-        costs about one more fit (two on halves). ``'auto'``: test from 64
-        to 1,000 training sequences: with fewer, the halves would train on
-        a single batch each, unlike the whole; with more, the network
-        rarely does worse than the term (on three hourly series of 3,696
-        windows it was kept at all nine fits) and the test would double
-        long fits. ``True``: whenever there is a term; ``False``: never.
+        costs about one more fit up to 1,000 sequences (two on halves) and
+        about half a fit above. ``'auto'``: test from 64 training
+        sequences: with fewer, the halves would train on a single batch
+        each, unlike the whole. ``True``: whenever there is a term;
+        ``False``: never.
         ``partial_fit`` and warm-started fits do not test; they train the
         network (from zero output weights after a fallback). On short or
         nearly linear series the network can add more noise than it
