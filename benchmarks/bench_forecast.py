@@ -6,7 +6,8 @@ Every model forecasts the same series by the same protocol, in one run:
   estimator of skforecast's ``ForecasterRecursive``, behind ``LagsToSequences`` (the lag
   table as a sequence, oldest lag first; exogenous values at the target time as extra
   features of every step) and ``SequenceStandardScaler``; the MAE table says at how many
-  seeds the regressor's linear fallback kept the autoregressive term alone;
+  seeds the regressor's linear fallback kept the autoregressive term alone, recursive and
+  direct;
 - ``ours dir.``: the package's own direct multi-horizon forecaster, no library involved:
   ``make_windows(series, window=lags, horizon=range(1, H + 1))`` and one
   ``DeepRNNRegressor`` fitted on the ``(n, H)`` targets, predicting hours 1..H at once
@@ -124,11 +125,7 @@ def backtest(estimator, spec, with_intervals=True):
                    store_in_sample_residuals=False)
     record["fit_s"] = time.perf_counter() - started
     final = forecaster.estimator
-    final = final[-1] if hasattr(final, "steps") else final
-    if hasattr(final, "linear_fallback_"):
-        # did the linear fallback keep the autoregressive term alone, and its test's z
-        record["term_alone"] = bool(final.linear_fallback_)
-        record["fallback_z"] = final.linear_fallback_z_
+    record.update(fallback_record(final[-1] if hasattr(final, "steps") else final))
     if with_intervals:
         forecaster.set_out_sample_residuals(y_true=y.iloc[n_train - calib:n_train],
                                             y_pred=cal["pred"])
@@ -169,7 +166,7 @@ def direct(spec, seed, params):
     pred = np.concatenate([f[: min(steps, len(y) - o)] for f, o in zip(forecasts, origins,
                                                                         strict=True)])
     return {"mae": float(np.mean(np.abs(pred - y[n_train:]))), "fit_s": fit_s,
-            "backtest_s": predict_s}
+            "backtest_s": predict_s, **fallback_record(model)}
 
 
 def naive(spec, season):
@@ -203,11 +200,12 @@ def run_series(name, args, params):
             rows[f"ours rec. {seed}"] = rec
             if spec["exog"] is None:
                 rows[f"ours dir. {seed}"] = direct(spec, seed, params)
-        z = rec.get("fallback_z")
-        test = "" if z is None else (
-            f", fallback z {z:.2f}: " + ("term alone" if rec["term_alone"] else "network kept"))
-        print(f"  {name} seed {seed}: rec. MAE {rec['mae']:.4g}, fit {rec['fit_s']:.1f} s{test}",
-              flush=True)
+        line = f"  {name} seed {seed}: rec. MAE {rec['mae']:.4g}, fit {rec['fit_s']:.1f} s"
+        line += fallback_text(rec)
+        if f"ours dir. {seed}" in rows:
+            dirr = rows[f"ours dir. {seed}"]
+            line += f"; dir. MAE {dirr['mae']:.4g}, fit {dirr['fit_s']:.1f} s" + fallback_text(dirr)
+        print(line, flush=True)
     return rows
 
 
@@ -234,11 +232,25 @@ def mean_of(rows, prefix, key):
     return (float(np.mean(values)), float(np.std(values))) if values else (None, None)
 
 
-def term_alone(rows):
+def term_alone(rows, prefix):
     """Seeds whose linear fallback kept the autoregressive term alone, as "k of n"."""
     kept = [rec["term_alone"] for model, rec in rows.items()
-            if model.startswith("ours rec.") and "term_alone" in rec]
+            if model.startswith(prefix) and "term_alone" in rec]
     return f"{sum(kept)} of {len(kept)}" if kept else "-"
+
+
+def fallback_record(model):
+    """Whether the regressor's linear fallback kept the term alone, and its test's z."""
+    if not hasattr(model, "linear_fallback_"):
+        return {}
+    return {"term_alone": bool(model.linear_fallback_), "fallback_z": model.linear_fallback_z_}
+
+
+def fallback_text(record):
+    z = record.get("fallback_z")
+    if z is None:
+        return ""
+    return f", fallback z {z:.2f}: " + ("term alone" if record["term_alone"] else "network kept")
 
 
 def print_tables(results):
@@ -247,7 +259,7 @@ def print_tables(results):
 
     print("\n## MAE (ours: mean ± std over seeds)\n")
     header = ["series", "ours rec.", "ours dir.", "last", "seasonal", "Ridge", "HGB",
-              "ours rec. <= last", "ours rec. <= min(Ridge, HGB)", "ours rec. term alone"]
+              "ours rec. <= last", "ours rec. <= min(Ridge, HGB)", "term alone rec. / dir."]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     wins = 0
@@ -264,7 +276,7 @@ def print_tables(results):
             cell(rows["last"]["mae"]), cell(rows.get("seasonal", {}).get("mae")),
             cell(rows.get("Ridge", {}).get("mae")), cell(rows.get("HGB", {}).get("mae")),
             "yes" if beat_last else "NO", "yes" if beat_best else "no",
-            term_alone(rows)]) + " |")
+            f"{term_alone(rows, 'ours rec.')} / {term_alone(rows, 'ours dir.')}"]) + " |")
     print(f"\nours (recursive) at or below the better of Ridge and HGB on {wins} of "
           f"{len(results)} series")
     print(f"\n## {COVERAGE:.0%} conformal intervals (skforecast, out-of-sample residuals)\n")
