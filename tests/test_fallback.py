@@ -62,7 +62,8 @@ def test_a_network_worse_than_the_term_is_dropped(monkeypatch):
     est = DeepRNNRegressor(**FAST).fit(X, y)
     assert calls == [80]
     assert est.linear_fallback_ is True and est.linear_fallback_z_ == 2.0
-    assert est.n_iter_ == 0 and est.loss_curve_ == []
+    # one iteration, the term's closed-form fit: no epoch of training
+    assert est.n_iter_ == 1 and est.t_ == 80 and est.loss_curve_ == [est.loss_]
     views = est.network_.layout.views(est._theta)
     assert not views["head.weight"].any() and not views["head.bias"].any()
     # the predictions are those of the weighted ridge regression on the standardised target
@@ -114,10 +115,10 @@ def test_partial_fit_and_warm_start_train_the_network(monkeypatch):
     X, y = _ar2(80)
     calls = _forced(monkeypatch, 5.0)
     est = DeepRNNRegressor(**FAST, warm_start=True).fit(X, y)
-    assert est.linear_fallback_ is True and est.n_iter_ == 0
+    assert est.linear_fallback_ is True and est.n_iter_ == 1
     est.fit(X, y)  # warm: trains from the zero output weights, no second test
     assert calls == [80]
-    assert est.linear_fallback_ is False and est.n_iter_ > 0
+    assert est.linear_fallback_ is False and est.n_iter_ > 1  # epochs after the first fit's 1
     assert est.network_.layout.views(est._theta)["head.weight"].any()
     assert est.linear_fallback_z_ == 5.0  # the first fit's test
     online = DeepRNNRegressor(**FAST).partial_fit(X, y)

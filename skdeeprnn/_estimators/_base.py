@@ -968,7 +968,8 @@ ATTRIBUTES_DOC = """
         Best of ``validation_scores_``; its weights are the ones kept.
 
     n_iter_ : int
-        Epochs run (``'lbfgs'``: iterations).
+        Epochs run (``'lbfgs'``: iterations). 1 for a regressor whose linear
+        fallback kept the autoregressive term alone: its closed-form fit.
 
     dtype_ : numpy.dtype
         Precision of the fitted weights: ``dtype``, or what ``'auto'`` chose.

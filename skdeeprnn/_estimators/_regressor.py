@@ -181,6 +181,10 @@ class DeepRNNRegressor(RegressorMixin, BaseDeepRNN):  # noqa: D101 (docstring as
         self.loss_ = weighted_loss(self._loss_name(), self._scores(data.X).astype(np.float64),
                                    Y.astype(np.float64), data.weights)[0]
         self.best_loss_ = self.loss_
+        # one iteration: the term's closed-form (ridge) fit, one pass over the sequences
+        self.loss_curve_ = [self.loss_]
+        self.n_iter_ = 1
+        self.t_ = data.X.shape[0]
 
     def _record_term_alone(self, term_alone):
         self.linear_fallback_ = bool(term_alone)
@@ -519,13 +523,18 @@ DeepRNNRegressor.__doc__ = (
         there is larger by more than 1.645 standard errors (a one-sided
         paired test at the 5% level), the fit keeps the term alone: the
         network's output weights are set to 0 and it is not trained
-        (``linear_fallback_`` is True, ``n_iter_`` 0). Otherwise the fit
+        (``linear_fallback_`` is True; ``n_iter_`` is 1, the term's
+        closed-form fit, whose training loss is ``loss_curve_[0]``).
+        Otherwise the fit
         trains as it would without the test, to the same model. The test
         costs about one more fit up to 1,000 sequences (two on halves) and
         about half a fit above. ``'auto'``: test from 64 training
         sequences: with fewer, the halves would train on a single batch
         each, unlike the whole. ``True``: whenever there is a term;
-        ``False``: never.
+        ``False``: never. Sequences in an order other than time's (sorted
+        by the target, say) give halves that differ, and the test then
+        favours the term (the iris data, sorted by species, as sequences of
+        4 steps: z 6.7); shuffle them first, or set ``False``.
         ``partial_fit`` and warm-started fits do not test; they train the
         network (from zero output weights after a fallback). On short or
         nearly linear series the network can add more noise than it
