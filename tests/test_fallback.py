@@ -223,7 +223,9 @@ def test_the_halves_are_contiguous(monkeypatch, n, fitted):
             # the halves get the fit's validated copy, float32 for many sequences
             first = int(np.flatnonzero(np.all(np.isclose(whole, X[0], rtol=1e-6),
                                               axis=(1, 2)))[0])
-            seen.append((first, first + len(X)))
+            rows = slice(first, first + len(X))
+            assert np.allclose(whole[rows], X, rtol=1e-6)  # every row, in order
+            seen.append((rows.start, rows.stop))
         return real_fit(self, X, y, sample_weight)
 
     whole = X[:, :, None]

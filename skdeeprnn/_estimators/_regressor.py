@@ -525,10 +525,9 @@ DeepRNNRegressor.__doc__ = (
         network's output weights are set to 0 and it is not trained
         (``linear_fallback_`` is True; ``n_iter_`` is 1, the term's
         closed-form fit, whose training loss is ``loss_curve_[0]``).
-        Otherwise the fit
-        trains as it would without the test, to the same model. The test
-        costs about one more fit up to 1,000 sequences (two on halves) and
-        about half a fit above. ``'auto'``: test from 64 training
+        Otherwise the fit trains as it would without the test, to the same
+        model. The test costs about one more fit up to 1,000 sequences (two
+        on halves) and about half a fit above. ``'auto'``: test from 64 training
         sequences: with fewer, the halves would train on a single batch
         each, unlike the whole. ``True``: whenever there is a term;
         ``False``: never. Sequences in an order other than time's (sorted
